@@ -1,0 +1,5 @@
+import sys
+
+from edgecnn.bench.cli import main
+
+sys.exit(main())

@@ -1,0 +1,63 @@
+"""The human-readable table of benchmark figures: one column per model, ratios to the first model."""
+
+import os
+
+
+def _fmt(value, unit):
+    if value is None:
+        return "-"
+    if unit == "%":
+        return f"{100 * value:.2f} %"
+    if unit == "MB":
+        return f"{value:.2f} MB"
+    if unit == "ms":
+        return f"{value:.3f} ms"
+    return str(value)
+
+
+ROWS = [
+    ("file size", lambda r: r["bytes"] / 2**20, "MB"),
+    ("init (load + allocate)", lambda r: r["init_ms"], "ms"),
+    ("first inference", lambda r: r["first_inference_ms"], "ms"),
+    ("latency median", lambda r: r["latency_ms"]["median"], "ms"),
+    ("latency mean", lambda r: r["latency_ms"]["mean"], "ms"),
+    ("latency p90", lambda r: r["latency_ms"]["p90"], "ms"),
+    ("latency p99", lambda r: r["latency_ms"]["p99"], "ms"),
+    ("latency std", lambda r: r["latency_ms"]["std"], "ms"),
+    ("resident memory added", lambda r: r["rss_delta_mb"], "MB"),
+    ("top-1 accuracy", lambda r: r.get("accuracy", {}).get("top1"), "%"),
+    ("top-5 accuracy", lambda r: r.get("accuracy", {}).get("top5"), "%"),
+]
+RATIO_ROWS = ("file size", "latency median", "top-1 accuracy")
+
+
+def _compare(label, unit, first, value):
+    """Ratios for sizes and times; accuracy differences in percentage points."""
+    if label not in RATIO_ROWS or value is None or not first:
+        return ""
+    if unit == "%":
+        return f"{100 * (value - first):+.2f} pt"
+    return f"{value / first:.2f}x"
+
+
+def render(report):
+    results = report["models"]
+    names = [os.path.basename(r["path"]) for r in results]
+    header = ["", *names] + [f"{n} / {names[0]}" for n in names[1:]]
+    lines = [header]
+    for label, get, unit in ROWS:
+        values = [get(r) for r in results]
+        if all(v is None for v in values):
+            continue
+        ratios = [_compare(label, unit, values[0], v) for v in values[1:]]
+        lines.append([label, *(_fmt(v, unit) for v in values), *ratios])
+    widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
+    text = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+            for row in lines]
+    rt = report["runtime"]
+    acc = results[0].get("accuracy")
+    text.insert(0, f"runtime {rt['name']} {rt['version']}, {report['threads']} thread(s), "
+                   f"{results[0]['latency_ms']['runs']} runs after {results[0]['warmup_runs']} warm-up, "
+                   f"batch 1" + (f", accuracy on {acc['samples']} labelled images" if acc else ""))
+    text.append(f"peak resident memory of the process: {report['peak_rss_mb']:.1f} MB")
+    return "\n".join(text)

@@ -1,0 +1,36 @@
+"""Keras -> .tflite with the TFLite converter, always with a fixed batch-1 input signature.
+
+(A dynamic batch dimension makes XNNPACK fail to reshape some models at allocate_tensors.)
+Variants: fp32, and full-int8 with uint8/int8/float32 input and output, calibrated on real images.
+"""
+
+import numpy as np
+
+from edgecnn.tf import tf
+
+IO_TYPES = {"uint8": tf.uint8, "int8": tf.int8, "float32": tf.float32}
+
+
+def batch1_converter(model):
+    spec = tf.TensorSpec([1, *model.input_shape[1:]], tf.float32, name=model.inputs[0].name.split(":")[0])
+    fn = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
+    return tf.lite.TFLiteConverter.from_concrete_functions([fn], model)
+
+
+def to_fp32(model):
+    return batch1_converter(model).convert()
+
+
+def to_int8(model, calibration, io_type="uint8"):
+    """Full-integer quantization; `calibration` holds uint8 images (N, H, W, C) like the training data.
+
+    The model's input is raw [0, 255] pixels, so a uint8 input quantizes with scale 1 and zero point 0:
+    camera bytes go in unchanged.
+    """
+    converter = batch1_converter(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([img[None].astype(np.float32)] for img in calibration)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = IO_TYPES[io_type]
+    converter.inference_output_type = IO_TYPES[io_type]
+    return converter.convert()

@@ -1,0 +1,58 @@
+"""Fashion-MNIST (Xiao et al. 2017): 60,000 + 10,000 grey 28x28 images, 10 classes. Offline first.
+
+Where the idx files are looked for, in order: the recipe's `dataset.path`, $EDGECNN_FASHION_MNIST,
+Debian's package `dataset-fashion-mnist` (/usr/share/datasets/fashion-mnist). Only with
+EDGECNN_DOWNLOAD=1 does it fall back to keras.datasets, which downloads.
+"""
+
+import os
+from pathlib import Path
+
+from edgecnn.data.idx import read_idx
+from edgecnn.errors import UserError
+
+DEBIAN_PATH = "/usr/share/datasets/fashion-mnist"
+CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+def _find(folder, stem):
+    for name in (stem + ".gz", stem):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def locate(path=None):
+    """The folder holding the four idx files, or None."""
+    candidates = [path, os.environ.get("EDGECNN_FASHION_MNIST"), DEBIAN_PATH]
+    for folder in (Path(c) for c in candidates if c):
+        if all(_find(folder, stem) for pair in FILES.values() for stem in pair):
+            return folder
+    return None
+
+
+def load(path=None):
+    """(x_train, y_train), (x_test, y_test) as uint8 arrays of shape (N, 28, 28, 1) and (N,)."""
+    folder = locate(path)
+    if folder is None:
+        if os.environ.get("EDGECNN_DOWNLOAD") == "1":
+            from edgecnn.tf import keras
+
+            (xt, yt), (xv, yv) = keras.datasets.fashion_mnist.load_data()
+            return (xt[..., None], yt), (xv[..., None], yv)
+        where = path or os.environ.get("EDGECNN_FASHION_MNIST") or DEBIAN_PATH
+        raise UserError(f"Fashion-MNIST not found in {where}: install it with "
+                        f"'apt-get install dataset-fashion-mnist' (as root), or set EDGECNN_FASHION_MNIST "
+                        f"to a folder with the four idx .gz files (EDGECNN_DOWNLOAD=1 allows a download).")
+    out = []
+    for split in ("train", "test"):
+        images, labels = (read_idx(_find(folder, stem)) for stem in FILES[split])
+        if images.shape[0] != labels.shape[0]:
+            raise UserError(f"{folder}: {split} has {images.shape[0]} images but {labels.shape[0]} labels.")
+        out.append((images[..., None], labels.astype("int64")))
+    return tuple(out)

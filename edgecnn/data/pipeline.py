@@ -1,0 +1,29 @@
+"""tf.data input pipeline: cache, shuffle, batch, augment (Keras preprocessing layers), prefetch."""
+
+from edgecnn.tf import keras, tf
+
+AUGMENT_LAYERS = {
+    "hflip": lambda seed: keras.layers.RandomFlip("horizontal", seed=seed),
+    "translate": lambda seed: keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed),
+    "zoom": lambda seed: keras.layers.RandomZoom(0.1, fill_mode="constant", seed=seed),
+    "contrast": lambda seed: keras.layers.RandomContrast(0.2, seed=seed),
+}
+
+
+def augmenter(names, seed):
+    if not names:
+        return None
+    return keras.Sequential([AUGMENT_LAYERS[n](seed + i) for i, n in enumerate(names)], name="augment")
+
+
+def make_dataset(x, y, batch_size, training, augmentation=(), seed=0):
+    """uint8 images -> float32 batches of raw [0, 255] pixels (the model scales them itself)."""
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    if training:
+        ds = ds.shuffle(min(len(x), 20_000), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).map(lambda a, b: (tf.cast(a, tf.float32), b), num_parallel_calls=tf.data.AUTOTUNE)
+    aug = augmenter(augmentation, seed) if training else None
+    if aug is not None:
+        ds = ds.map(lambda a, b: (tf.clip_by_value(aug(a, training=True), 0.0, 255.0), b),
+                    num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,205 @@
+"""Recipes: YAML data validated against one schema before any work starts, and the stage graph.
+
+A recipe is data only: it is read with yaml.safe_load, names no code to run and no output path; every
+artifact goes to build/<recipe name>/. Each stage sees only the sections it depends on, written to
+build/<name>/stages/<stage>.json only when they change, so Make rebuilds exactly what an edit touches.
+"""
+
+import difflib
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from edgecnn.errors import UserError
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+AUGMENTATIONS = ("hflip", "translate", "zoom", "contrast")
+
+
+@dataclass(frozen=True)
+class Field:
+    kind: str                 # int, float, str, bool, dict, shape, list, path
+    default: object = None
+    choices: tuple = ()
+    low: float = None         # inclusive lower bound
+    high: float = None        # exclusive upper bound
+    optional: bool = False    # may be null
+    required: bool = False
+
+
+SCHEMA = {
+    "model": {
+        "name": Field("str", required=True),
+        "options": Field("dict", {}),
+    },
+    "dataset": {
+        "name": Field("str", "fashion_mnist", choices=("fashion_mnist", "image_folder")),
+        "path": Field("path", None, optional=True),
+        "input_shape": Field("shape", [32, 32, 1]),
+        "fit": Field("str", "pad", choices=("pad", "resize")),
+        "validation_split": Field("float", 0.1, low=0.0, high=0.5),
+        "train_samples": Field("int", None, low=1, optional=True),
+    },
+    "train": {
+        "epochs": Field("int", 5, low=1, high=10_000),
+        "batch_size": Field("int", 128, low=1, high=65_537),
+        "optimizer": Field("str", "adam", choices=("adam", "sgd", "rmsprop")),
+        "learning_rate": Field("float", 0.002, low=1e-8, high=10.0),
+        "schedule": Field("str", "cosine", choices=("constant", "cosine")),
+        "augmentation": Field("list", [], choices=AUGMENTATIONS),
+        "label_smoothing": Field("float", 0.0, low=0.0, high=1.0),
+        "seed": Field("int", 0, low=0, high=2**31),
+    },
+    "calibration": {
+        "path": Field("path", "calib_data/fashion_mnist"),
+        "samples": Field("int", 200, low=1, high=100_000),
+    },
+    "convert": {
+        "int8_io": Field("str", "uint8", choices=("uint8", "int8", "float32")),
+    },
+    "bench": {
+        "threads": Field("int", 2, low=1, high=1025),
+        "runs": Field("int", 50, low=1, high=1_000_000),
+        "warmup": Field("int", 5, low=0, high=1_000_000),
+        "test_samples": Field("int", None, low=1, optional=True),
+    },
+}
+
+# stage -> the recipe sections it depends on (Make: build/<r>/stages/<stage>.json)
+STAGES = {
+    "data": ("dataset",),
+    "train": ("model", "dataset", "train"),
+    "fp32": ("convert",),
+    "int8": ("convert", "calibration", "dataset"),
+    "bench": ("bench",),
+}
+
+
+@dataclass
+class Recipe:
+    name: str
+    path: Path
+    data: dict
+
+    def __getitem__(self, section):
+        return self.data[section]
+
+    @property
+    def build_dir(self):
+        return Path("build") / self.name
+
+    @property
+    def sha256(self):
+        return _digest(self.data)
+
+    def stage_config(self, stage):
+        return {section: self.data[section] for section in STAGES[stage]}
+
+
+def _digest(obj):
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+
+
+def _closest(key, options):
+    close = difflib.get_close_matches(key, options, n=1, cutoff=0.5)
+    return f"did you mean '{close[0]}'?" if close else f"valid keys: {', '.join(options)}."
+
+
+def _check(where, field, value):
+    """Return the value, or raise naming the field, the value and what was expected."""
+    if value is None:
+        if field.optional or field.default is None and not field.required:
+            return None
+        raise UserError(f"{where}: got null, expected a {field.kind}.")
+    ok = {
+        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+        "str": lambda v: isinstance(v, str),
+        "path": lambda v: isinstance(v, str) and v != "",
+        "dict": lambda v: isinstance(v, dict),
+        "list": lambda v: isinstance(v, list),
+        "shape": lambda v: isinstance(v, list) and len(v) == 3 and all(isinstance(d, int) and d > 0 for d in v),
+    }[field.kind]
+    if not ok(value):
+        expected = {"shape": "a list [height, width, channels] of positive integers",
+                    "list": "a list", "dict": "a mapping"}.get(field.kind, f"a {field.kind}")
+        raise UserError(f"{where}: got {value!r}, expected {expected}.")
+    if field.kind == "float":
+        value = float(value)
+    if field.kind == "shape" and value[2] not in (1, 3):
+        raise UserError(f"{where}: got {value!r}, expected 1 or 3 channels.")
+    items = value if field.kind == "list" else [value]
+    for item in items:
+        if field.choices and item not in field.choices:
+            raise UserError(f"{where}: got {item!r}, expected one of {', '.join(map(str, field.choices))}.")
+    if field.low is not None and value < field.low or field.high is not None and value >= field.high:
+        bound = f"at least {field.low:g}" if field.high is None else f"in [{field.low:g}, {field.high:g})"
+        raise UserError(f"{where}: got {value!r}, expected a value {bound}.")
+    return value
+
+
+def validate(raw, source):
+    """The resolved recipe (defaults filled in), or UserError naming the first bad field."""
+    if not isinstance(raw, dict):
+        raise UserError(f"{source}: a recipe is a YAML mapping of sections ({', '.join(SCHEMA)}).")
+    out = {}
+    for section in raw:
+        if section not in SCHEMA:
+            raise UserError(f"{source}: unknown section '{section}': {_closest(section, list(SCHEMA))}")
+    for section, fields in SCHEMA.items():
+        given = raw.get(section) or {}
+        if not isinstance(given, dict):
+            raise UserError(f"{source}: section '{section}' must be a mapping, got {given!r}.")
+        for key in given:
+            if key not in fields:
+                raise UserError(f"{source}: unknown key '{section}.{key}': {_closest(key, list(fields))}")
+        resolved = {}
+        for key, field in fields.items():
+            if field.required and key not in given:
+                raise UserError(f"{source}: '{section}.{key}' is required.")
+            resolved[key] = _check(f"{source}: {section}.{key}", field, given.get(key, field.default))
+        out[section] = resolved
+    _check_model(out, source)
+    return out
+
+
+def _check_model(data, source):
+    from edgecnn.zoo import check_options  # imports the builders, and so TensorFlow
+
+    try:
+        check_options(data["model"]["name"], data["model"]["options"])
+    except UserError as e:
+        raise UserError(f"{source}: model: {e}") from None
+
+
+def load(path):
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"recipe {path} does not exist; recipes live in recipes/<name>.yaml.")
+    name = path.stem
+    if not NAME_RE.match(name):
+        raise UserError(f"{path}: a recipe file name may hold only letters, digits, '_', '.', '-' "
+                        f"(it names the build folder), got '{name}'.")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise UserError(f"{path} is not valid YAML: {str(e).splitlines()[0]}.") from None
+    return Recipe(name=name, path=path, data=validate(raw, str(path)))
+
+
+def write_stage_configs(recipe):
+    """Write build/<r>/stages/<stage>.json, touching only those whose content changed. Returns the changed."""
+    from edgecnn.artifacts import atomic_write
+
+    changed = []
+    for stage in STAGES:
+        target = recipe.build_dir / "stages" / f"{stage}.json"
+        text = json.dumps(recipe.stage_config(stage), indent=2, sort_keys=True) + "\n"
+        if not target.is_file() or target.read_text() != text:
+            atomic_write(target, text.encode())
+            changed.append(stage)
+    return changed

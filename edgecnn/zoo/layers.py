@@ -1,0 +1,40 @@
+"""Pieces every family shares: width rounding, the preprocessing head, weight loading."""
+
+from edgecnn.errors import UserError
+from edgecnn.tf import keras
+
+
+def make_divisible(value, divisor=8, min_value=None):
+    """Round a channel count to a multiple of `divisor`, never dropping more than 10 % (Keras/TF-slim rule)."""
+    min_value = min_value or divisor
+    new = max(min_value, int(value + divisor / 2) // divisor * divisor)
+    if new < 0.9 * value:
+        new += divisor
+    return new
+
+
+def pixel_input(input_shape, name="pixels"):
+    """Input that takes raw pixels in [0, 255]; scaling to [-1, 1] is the model's first layer.
+
+    Keeping preprocessing inside the model lets an int8 file take uint8 camera bytes as they are.
+    """
+    inputs = keras.Input(shape=input_shape, name=name)
+    scaled = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="rescale")(inputs)
+    return inputs, scaled
+
+
+def load_weights(model, weights):
+    """`weights=None` trains from scratch; a path loads a Keras weights file (no download, ever)."""
+    if weights is None:
+        return model
+    if weights == "imagenet":
+        raise UserError("weights='imagenet' needs a download, which edgecnn never does; "
+                        "pass the path of a local weights file instead.")
+    model.load_weights(weights)
+    return model
+
+
+def check_min_size(name, input_shape, minimum):
+    h, w = input_shape[:2]
+    if h < minimum or w < minimum:
+        raise UserError(f"{name} needs an input of at least {minimum}x{minimum}, got {h}x{w}.")

@@ -1,0 +1,108 @@
+"""End to end through Make on real Fashion-MNIST: the plan, the artifacts, rebuilds, bad edits, resume."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from conftest import make, run_cli
+from edgecnn.artifacts import atomic_path, sha256_file
+
+pytestmark = pytest.mark.slow
+
+TINY = {
+    "model": {"name": "mobilenet_v2", "options": {"alpha": 0.35, "bn_momentum": 0.9}},  # few steps: fast BN stats
+    "dataset": {"name": "fashion_mnist", "input_shape": [32, 32, 1], "train_samples": 6000},
+    "train": {"epochs": 3, "batch_size": 64, "learning_rate": 0.003, "seed": 1},
+    "calibration": {"path": "calib_data/fashion_mnist", "samples": 100},
+    "bench": {"threads": 2, "runs": 10, "warmup": 2, "test_samples": 2000},
+}
+
+
+def write_recipe(workspace, name, data):
+    (workspace / "recipes" / f"{name}.yaml").write_text(yaml.safe_dump(data))
+
+
+def commands(proc):
+    """The edgecnn stages a make run executed, in order."""
+    return [line.split(" -m edgecnn ")[1].split()[0] for line in proc.stdout.splitlines() if " -m edgecnn " in line]
+
+
+def test_make_builds_measures_and_rebuilds_only_what_changed(workspace):
+    write_recipe(workspace, "tiny", TINY)
+    plan = make(workspace, "-n", "build/tiny/int8.tflite")
+    assert commands(plan) == ["check", "train", "convert"] and "--variant int8" in plan.stdout
+
+    make(workspace, "build/tiny/bench.json")
+    out = workspace / "build" / "tiny"
+    report = json.loads((out / "bench.json").read_text())
+    fp32, int8 = report["models"]
+    assert int8["inputs"][0]["dtype"] == "uint8" and int8["accuracy"]["samples"] == 2000
+    # 3 epochs on 6,000 images: a real, if modest, classifier; int8 keeps its accuracy
+    assert fp32["accuracy"]["top1"] > 0.75, fp32["accuracy"]
+    assert int8["accuracy"]["top1"] > fp32["accuracy"]["top1"] - 0.03, (fp32["accuracy"], int8["accuracy"])
+    assert int8["bytes"] < 0.40 * fp32["bytes"]
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    for name in ("model.keras", "history.json", "testset.npz", "fp32.tflite", "int8.tflite", "bench.json"):
+        entry = manifest["artifacts"][name]
+        assert entry["sha256"] == sha256_file(out / name) and entry["bytes"] == (out / name).stat().st_size
+        assert entry["libraries"]["tensorflow"] and entry["recipe_sha256"] == manifest["recipe_sha256"]
+    assert [row["epoch"] for row in json.loads((out / "history.json").read_text())] == [1, 2, 3]
+
+    again = make(workspace, "build/tiny/bench.json")
+    assert commands(again) == [] and "is up to date" in again.stdout
+
+    time.sleep(1.1)
+    TINY_BENCH = {**TINY, "bench": {**TINY["bench"], "runs": 12}}
+    write_recipe(workspace, "tiny", TINY_BENCH)
+    assert commands(make(workspace, "build/tiny/bench.json")) == ["check", "bench"]
+    assert json.loads((out / "bench.json").read_text())["models"][0]["latency_ms"]["runs"] == 12
+
+    time.sleep(1.1)
+    write_recipe(workspace, "tiny", {**TINY_BENCH, "calibration": {**TINY["calibration"], "samples": 50}})
+    assert commands(make(workspace, "build/tiny/bench.json")) == ["check", "convert", "bench"]
+
+    # a bad edit: one sentence, non-zero exit, and every artifact stays as it was
+    before = {p.name: sha256_file(p) for p in out.glob("*.*")}
+    time.sleep(1.1)
+    (workspace / "recipes" / "tiny.yaml").write_text(yaml.safe_dump({**TINY, "train": {"epoch": 2}}))
+    proc = make(workspace, "build/tiny/bench.json", check=False)
+    assert proc.returncode != 0
+    assert "edgecnn: error: recipes/tiny.yaml: unknown key 'train.epoch': did you mean 'epochs'?" in proc.stderr
+    assert {p.name: sha256_file(p) for p in out.glob("*.*")} == before
+
+
+def test_killed_training_resumes_without_training_an_epoch_twice(workspace):
+    recipe = {**TINY, "dataset": {**TINY["dataset"], "train_samples": 3000}, "train": {**TINY["train"], "epochs": 3}}
+    write_recipe(workspace, "resume", recipe)
+    log = workspace / "build" / "resume" / "checkpoints" / "history.json"
+    proc = subprocess.Popen([sys.executable, "-m", "edgecnn", "train", "recipes/resume.yaml"], cwd=workspace,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    while not (log.is_file() and json.loads(log.read_text())) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (workspace / "build" / "resume" / "model.keras").exists()
+    first_run = json.loads(log.read_text())
+    assert len(first_run) in (1, 2)
+
+    run_cli("train", "recipes/resume.yaml", cwd=workspace, check=True)
+    history = json.loads((workspace / "build" / "resume" / "history.json").read_text())
+    assert [row["epoch"] for row in history] == [1, 2, 3]
+    assert history[0]["pid"] == proc.pid and history[-1]["pid"] != proc.pid
+
+
+def test_failed_write_keeps_the_previous_artifact(tmp_path):
+    target = tmp_path / "int8.tflite"
+    target.write_bytes(b"good")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("killed")
+    assert target.read_bytes() == b"good" and list(tmp_path.iterdir()) == [target]

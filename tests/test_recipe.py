@@ -1,0 +1,97 @@
+import json
+
+import pytest
+import yaml
+
+from conftest import DEMO_RECIPE
+from edgecnn import recipe as recipes
+from edgecnn.errors import UserError
+
+
+def write(tmp_path, text, name="r.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def demo_with(tmp_path, **edits):
+    """The demo recipe with `section.key` values replaced."""
+    data = yaml.safe_load(DEMO_RECIPE.read_text())
+    for dotted, value in edits.items():
+        section, key = dotted.split("__")
+        data.setdefault(section, {})[key] = value
+    return write(tmp_path, yaml.safe_dump(data))
+
+
+def error_of(path):
+    with pytest.raises(UserError) as e:
+        recipes.load(path)
+    return str(e.value)
+
+
+def test_demo_recipe_resolves_defaults():
+    r = recipes.load(DEMO_RECIPE)
+    assert r.name == "fashion_mnist_mobilenet_v2"
+    assert r["model"] == {"name": "mobilenet_v2", "options": {"alpha": 0.35}}
+    assert r["dataset"]["input_shape"] == [32, 32, 1]
+    assert r["train"]["label_smoothing"] == 0.0          # a default filled in
+    assert str(r.build_dir) == "build/fashion_mnist_mobilenet_v2"
+
+
+def test_unknown_key_names_the_closest(tmp_path):
+    msg = error_of(write(tmp_path, "model: {name: mobilenet_v2}\ntrain: {epoch: 3}\n"))
+    assert "unknown key 'train.epoch'" in msg and "did you mean 'epochs'?" in msg
+
+
+def test_unknown_section_names_the_closest(tmp_path):
+    msg = error_of(write(tmp_path, "model: {name: mobilenet_v2}\ntrian: {epochs: 3}\n"))
+    assert "unknown section 'trian'" in msg and "'train'" in msg
+
+
+@pytest.mark.parametrize("edit, expected", [
+    ({"train__epochs": "five"}, "train.epochs: got 'five', expected a int"),
+    ({"train__epochs": 0}, "train.epochs: got 0, expected a value in [1, 10000)"),
+    ({"train__learning_rate": -1.0}, "train.learning_rate: got -1.0"),
+    ({"train__optimizer": "adamw"}, "expected one of adam, sgd, rmsprop"),
+    ({"train__augmentation": ["hflip", "rotate"]}, "got 'rotate', expected one of hflip, translate"),
+    ({"dataset__input_shape": [32, 32]}, "expected a list [height, width, channels]"),
+    ({"dataset__input_shape": [32, 32, 2]}, "expected 1 or 3 channels"),
+    ({"dataset__validation_split": 0.7}, "dataset.validation_split: got 0.7"),
+    ({"bench__threads": 0}, "bench.threads: got 0"),
+    ({"convert__int8_io": "int16"}, "expected one of uint8, int8, float32"),
+])
+def test_wrong_type_or_range_names_field_value_and_expectation(tmp_path, edit, expected):
+    assert expected in error_of(demo_with(tmp_path, **edit))
+
+
+def test_unknown_model_and_option(tmp_path):
+    assert "did you mean mobilenet_v2?" in error_of(write(tmp_path, "model: {name: mobilenetv2}\n"))
+    msg = error_of(write(tmp_path, "model: {name: mobilenet_v2, options: {alpah: 0.5}}\n"))
+    assert "no option 'alpah'" in msg and "did you mean 'alpha'?" in msg
+
+
+def test_missing_model_not_yaml_and_bad_name(tmp_path):
+    assert "'model.name' is required" in error_of(write(tmp_path, "train: {epochs: 1}\n"))
+    assert "is not valid YAML" in error_of(write(tmp_path, "model: [unclosed\n"))
+    assert "does not exist" in error_of(tmp_path / "nope.yaml")
+    msg = error_of(write(tmp_path, "model: {name: mobilenet_v2}\n", name="bad name.yaml"))
+    assert "names the build folder" in msg
+
+
+def test_yaml_cannot_run_code(tmp_path):
+    """safe_load refuses Python tags: a recipe is data, never code."""
+    path = write(tmp_path, "model: !!python/object/apply:os.system ['echo pwned']\n")
+    assert "is not valid YAML" in error_of(path)
+
+
+def test_stage_configs_change_only_with_their_sections(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = recipes.load(DEMO_RECIPE)
+    assert recipes.write_stage_configs(r) == list(recipes.STAGES)
+    assert recipes.write_stage_configs(r) == []
+    r.data["bench"]["runs"] = 7
+    assert recipes.write_stage_configs(r) == ["bench"]
+    r.data["calibration"]["samples"] = 10
+    assert recipes.write_stage_configs(r) == ["int8"]
+    saved = json.loads((tmp_path / "build" / r.name / "stages" / "bench.json").read_text())
+    assert saved["bench"]["runs"] == 7
