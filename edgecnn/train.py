@@ -37,15 +37,27 @@ def make_optimizer(cfg, steps_per_epoch):
 
 
 class EpochLog(keras.callbacks.Callback):
-    """Appends each finished epoch to a JSON file at once, so the log survives a kill."""
+    """Appends each finished epoch to a JSON file at once, so the log survives a kill.
+
+    On resume the log is cut back to the epoch BackupAndRestore restored: a row whose checkpoint never
+    landed (killed in between) belongs to work that was lost, and that epoch is trained again, once.
+    """
 
     def __init__(self, path):
         super().__init__()
         self.path = path
         self.run = time.strftime("%Y-%m-%dT%H:%M:%S")
+        self.started = False
 
     def rows(self):
         return json.loads(self.path.read_text()) if self.path.is_file() else []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if not self.started:
+            self.started = True
+            rows = self.rows()
+            if len(rows) > epoch:
+                atomic_write(self.path, json.dumps(rows[:epoch], indent=1).encode())
 
     def on_epoch_end(self, epoch, logs=None):
         rows = self.rows() + [{"epoch": epoch + 1, "run": self.run, "pid": os.getpid(),

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT
+from conftest import ROOT, last_line, run_cli
 from edgecnn.data import fashion_mnist
 from edgecnn.data.calibration import load_calibration
 from edgecnn.data.datasets import load_splits, validation_split
@@ -43,6 +43,17 @@ def test_missing_dataset_says_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.delenv("EDGECNN_DOWNLOAD", raising=False)
     with pytest.raises(UserError, match="apt-get install dataset-fashion-mnist"):
         fashion_mnist.load()
+
+
+def test_a_named_folder_without_the_files_is_an_error_not_a_fallback(tmp_path, monkeypatch):
+    monkeypatch.setenv("EDGECNN_FASHION_MNIST", str(tmp_path))
+    with pytest.raises(UserError, match=f"Fashion-MNIST not found in {tmp_path}"):
+        fashion_mnist.load()
+    proc = run_cli("testset", ROOT / "recipes" / "fashion_mnist_mobilenet_v2.yaml", cwd=tmp_path,
+                   env={"EDGECNN_FASHION_MNIST": str(tmp_path)})
+    assert proc.returncode == 2
+    assert last_line(proc.stderr).startswith(f"edgecnn: error: Fashion-MNIST not found in {tmp_path}: install it")
+    assert not (tmp_path / "build" / "fashion_mnist_mobilenet_v2" / "testset.npz").exists()
 
 
 def test_environment_variable_names_another_folder(tmp_path, monkeypatch):

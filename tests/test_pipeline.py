@@ -83,9 +83,11 @@ def test_killed_training_resumes_without_training_an_epoch_twice(workspace):
     log = workspace / "build" / "resume" / "checkpoints" / "history.json"
     proc = subprocess.Popen([sys.executable, "-m", "edgecnn", "train", "recipes/resume.yaml"], cwd=workspace,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    saved = workspace / "build" / "resume" / "checkpoints" / "chief" / "checkpoint"   # written last by a save
     deadline = time.time() + 600
-    while not (log.is_file() and json.loads(log.read_text())) and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.2)
+    while not (log.is_file() and json.loads(log.read_text()) and saved.is_file()) and proc.poll() is None \
+            and time.time() < deadline:
+        time.sleep(0.1)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (workspace / "build" / "resume" / "model.keras").exists()

@@ -1,8 +1,9 @@
 """Fashion-MNIST (Xiao et al. 2017): 60,000 + 10,000 grey 28x28 images, 10 classes. Offline first.
 
-Where the idx files are looked for, in order: the recipe's `dataset.path`, $EDGECNN_FASHION_MNIST,
-Debian's package `dataset-fashion-mnist` (/usr/share/datasets/fashion-mnist). Only with
-EDGECNN_DOWNLOAD=1 does it fall back to keras.datasets, which downloads.
+Where the idx files are looked for: the recipe's `dataset.path` if set, else $EDGECNN_FASHION_MNIST if
+set, else Debian's package `dataset-fashion-mnist` (/usr/share/datasets/fashion-mnist). A folder the
+user named is never silently replaced by another. Only with EDGECNN_DOWNLOAD=1 does a missing data set
+fall back to keras.datasets, which downloads.
 """
 
 import os
@@ -27,13 +28,15 @@ def _find(folder, stem):
     return None
 
 
+def where(path=None):
+    """The folder to read: the one the user named, else Debian's."""
+    return Path(path or os.environ.get("EDGECNN_FASHION_MNIST") or DEBIAN_PATH)
+
+
 def locate(path=None):
     """The folder holding the four idx files, or None."""
-    candidates = [path, os.environ.get("EDGECNN_FASHION_MNIST"), DEBIAN_PATH]
-    for folder in (Path(c) for c in candidates if c):
-        if all(_find(folder, stem) for pair in FILES.values() for stem in pair):
-            return folder
-    return None
+    folder = where(path)
+    return folder if all(_find(folder, stem) for pair in FILES.values() for stem in pair) else None
 
 
 def load(path=None):
@@ -45,8 +48,7 @@ def load(path=None):
 
             (xt, yt), (xv, yv) = keras.datasets.fashion_mnist.load_data()
             return (xt[..., None], yt), (xv[..., None], yv)
-        where = path or os.environ.get("EDGECNN_FASHION_MNIST") or DEBIAN_PATH
-        raise UserError(f"Fashion-MNIST not found in {where}: install it with "
+        raise UserError(f"Fashion-MNIST not found in {where(path)}: install it with "
                         f"'apt-get install dataset-fashion-mnist' (as root), or set EDGECNN_FASHION_MNIST "
                         f"to a folder with the four idx .gz files (EDGECNN_DOWNLOAD=1 allows a download).")
     out = []
