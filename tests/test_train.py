@@ -21,5 +21,6 @@ def test_strategy_and_optimizer():
     cfg = {"learning_rate": 0.01, "schedule": "cosine", "epochs": 2, "optimizer": "sgd"}
     opt = make_optimizer(cfg, steps_per_epoch=10)
     assert isinstance(opt, keras.optimizers.SGD)
-    schedule = opt.learning_rate
-    assert abs(float(schedule(0)) - 0.01) < 1e-9 and float(schedule(20)) < 1e-6
+    schedule = opt.get_config()["learning_rate"]
+    assert schedule["class_name"] == "CosineDecay"
+    assert schedule["config"]["initial_learning_rate"] == 0.01 and schedule["config"]["decay_steps"] == 20
