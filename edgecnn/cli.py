@@ -118,13 +118,14 @@ def bench(recipe_path):
     out, cfg = recipe.build_dir, recipe["bench"]
     argv = [str(out / "fp32.tflite"), str(out / "int8.tflite"), "--data", str(out / "testset.npz"),
             "--threads", str(cfg["threads"]), "--runs", str(cfg["runs"]), "--warmup", str(cfg["warmup"]),
-            "--json", str(out / "bench.json")]
+            "--json", str(out / "bench.json"), "--quiet"]
     if cfg["test_samples"]:
         argv += ["--samples", str(cfg["test_samples"])]
     status = subprocess.call([sys.executable, "-m", "edgecnn.bench", *argv])
     if status:
         sys.exit(status)
     record(recipe, out / "bench.json", "bench")
+    click.echo(f"wrote {out / 'bench.json'} (edgecnn report {recipe.path} prints it)")
 
 
 @main.command("sample-images")

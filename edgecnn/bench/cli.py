@@ -41,6 +41,7 @@ def parser():
     p.add_argument("--warmup", type=_at_least(0), default=5, help="untimed runs first (default 5)")
     p.add_argument("--runtime", choices=["auto", *RUNTIMES], default="auto")
     p.add_argument("--json", metavar="OUT", help="also write the figures as JSON to OUT")
+    p.add_argument("--quiet", action="store_true", help="print no table (with --json)")
     return p
 
 
@@ -77,7 +78,8 @@ def main(argv=None):
     except (ModelFileError, DataError, RuntimeMissing) as e:
         print(f"edgecnn-bench: error: {e}", file=sys.stderr)
         return 2
-    print(render(report))
+    if not args.quiet:
+        print(render(report))
     return 0
 
 
