@@ -48,7 +48,7 @@ test: setup data
 build/%/recipe.json: recipes/%.yaml | $(VENV)/.installed
 	$(EDGECNN) check $<
 
-build/%/stages/data.json build/%/stages/train.json build/%/stages/fp32.json \
+build/%/stages/data.json build/%/stages/train.json build/%/stages/fp32.json build/%/stages/fp16.json \
 build/%/stages/int8.json build/%/stages/bench.json: build/%/recipe.json ;
 
 build/%/model.keras: build/%/stages/train.json
@@ -59,6 +59,9 @@ build/%/testset.npz: build/%/stages/data.json
 
 build/%/fp32.tflite: build/%/model.keras build/%/stages/fp32.json
 	$(EDGECNN) convert recipes/$*.yaml --variant fp32
+
+build/%/fp16.tflite: build/%/model.keras build/%/stages/fp16.json
+	$(EDGECNN) convert recipes/$*.yaml --variant fp16
 
 build/%/int8.tflite: build/%/model.keras build/%/stages/int8.json $(CALIB)
 	$(EDGECNN) convert recipes/$*.yaml --variant int8

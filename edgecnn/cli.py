@@ -76,7 +76,7 @@ def testset(recipe_path):
 
 @main.command()
 @_recipe_arg
-@click.option("--variant", type=click.Choice(["fp32", "int8"]), required=True)
+@click.option("--variant", type=click.Choice(["fp32", "fp16", "int8"]), required=True)
 def convert(recipe_path, variant):
     """Convert build/NAME/model.keras to build/NAME/VARIANT.tflite (batch-1 signature)."""
     recipe = recipes.load(recipe_path)
@@ -88,8 +88,8 @@ def convert(recipe_path, variant):
     from edgecnn.train import load_trained
 
     model = load_trained(model_path)
-    if variant == "fp32":
-        blob = conv.to_fp32(model)
+    if variant in ("fp32", "fp16"):
+        blob = conv.to_fp32(model) if variant == "fp32" else conv.to_fp16(model)
     else:
         from edgecnn.data.calibration import load_calibration
 
@@ -163,12 +163,51 @@ def report(recipe_path):
     click.echo(render(json.loads(path.read_text())))
 
 
+def _shape(text):
+    try:
+        dims = tuple(int(d) for d in text.lower().split("x"))
+    except ValueError:
+        dims = ()
+    if len(dims) != 3 or min(dims) < 1 or dims[2] not in (1, 3):
+        raise click.BadParameter(f"expected HxWxC with 1 or 3 channels, such as 32x32x1, got '{text}'")
+    return dims
+
+
 @main.command()
 @click.argument("pattern", default="*")
-def models(pattern):
-    """List the registered models (optionally matching a wildcard PATTERN)."""
-    from edgecnn.zoo import builder_options, list_models
+@click.option("--input", "input_shape", callback=lambda c, p, v: v and _shape(v),
+              help="build at HxWxC (default: each model's reference input)")
+@click.option("--classes", type=click.IntRange(min=2), help="class count (default: the reference's)")
+@click.option("--gpu", is_flag=True, help="convert each to fp16 and check GPU-delegate compatibility (slow)")
+def models(pattern, input_shape, classes, gpu):
+    """Table of the registered models (matching a wildcard PATTERN): params, MACs, input, GPU delegate."""
+    from edgecnn.zoo import build_model, entry, list_models
+    from edgecnn.zoo.macs import count_macs
 
-    for name in list_models(pattern):
-        opts = ", ".join(f"{k}={v!r}" for k, v in builder_options(name).items())
-        click.echo(f"{name}({opts})")
+    names = list_models(pattern)
+    if not names:
+        raise UserError(f"no model matches '{pattern}'; known: {', '.join(list_models())}.")
+    rows = [("model", "family", "role", "params", "MACs", "input", "classes") + (("GPU delegate",) if gpu else ())]
+    for name in names:
+        e = entry(name)
+        shape, n = input_shape or e.reference_input, classes or e.reference_classes
+        model = build_model(name, shape, n)
+        row = (name, e.family, e.role, f"{model.count_params():,}", _si(count_macs(model)), "x".join(map(str, shape)),
+               str(n))
+        if gpu:
+            from edgecnn.convert import to_fp16
+            from edgecnn.gpu_check import gpu_compatibility
+
+            ok, reasons = gpu_compatibility(to_fp16(model))
+            row += ("yes" if ok else "no: " + "; ".join(reasons),)
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        click.echo("  ".join(c.rjust(w) if c[:1].isdigit() else c.ljust(w) for c, w in zip(r, widths)).rstrip())
+
+
+def _si(value):
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.2f} {unit}"
+    return str(value)

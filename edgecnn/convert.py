@@ -1,7 +1,8 @@
 """Keras -> .tflite with the TFLite converter, always with a fixed batch-1 input signature.
 
 (A dynamic batch dimension makes XNNPACK fail to reshape some models at allocate_tensors.)
-Variants: fp32, and full-int8 with uint8/int8/float32 input and output, calibrated on real images.
+Variants: fp32; fp16 (float16 weights, float32 I/O: the GPU delegate's file); full-int8 with
+uint8/int8/float32 input and output, calibrated on real images.
 """
 
 import numpy as np
@@ -19,6 +20,14 @@ def batch1_converter(model):
 
 def to_fp32(model):
     return batch1_converter(model).convert()
+
+
+def to_fp16(model):
+    """Weights stored as float16; the CPU dequantizes them at load, the GPU delegate computes in fp16."""
+    converter = batch1_converter(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.target_spec.supported_types = [tf.float16]
+    return converter.convert()
 
 
 def to_int8(model, calibration, io_type="uint8"):

@@ -74,6 +74,7 @@ STAGES = {
     "data": ("dataset",),
     "train": ("model", "dataset", "train"),
     "fp32": ("convert",),
+    "fp16": ("convert",),
     "int8": ("convert", "calibration", "dataset"),
     "bench": ("bench",),
 }

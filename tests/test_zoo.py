@@ -1,44 +1,114 @@
+"""The zoo against published sizes and costs. A model registered without a reference here fails."""
+
 import numpy as np
 import pytest
 
 from edgecnn.errors import UserError
 from edgecnn.tf import keras
-from edgecnn.zoo import build_model, list_models
+from edgecnn.zoo import build_model, entry, list_models
+from edgecnn.zoo.macs import count_macs
+
+# name: (parameters at the reference input, where the count comes from, published multiply-adds or None)
+REFERENCE = {
+    "mobilenet_v1": (4_253_864, "tf_keras.applications.MobileNet", 569e6),
+    "mobilenet_v2": (3_538_984, "tf_keras.applications.MobileNetV2", 300e6),
+    "squeezenet1_0": (1_248_424, "SqueezeNet paper, Table 1 / torchvision squeezenet1_0", None),
+    "squeezenet1_1": (1_235_496, "SqueezeNet v1.1 release / torchvision squeezenet1_1", None),
+    "lenet5": (61_706, "LeNet-5 as built here (paper: about 60,000; C3 fully connected)", 0.4e6),
+    "alexnet": (61_100_840, "torchvision alexnet (one tower, Krizhevsky 2014)", 0.72e9),
+    "vgg16": (138_357_544, "tf_keras.applications.VGG16", 15.5e9),
+    "resnet50": (25_636_712, "tf_keras.applications.ResNet50", 3.9e9),
+    "resnet18": (11_689_512, "torchvision resnet18, trainable parameters (Keras adds BN moving stats)", 1.8e9),
+}
+KERAS = {"mobilenet_v1": "MobileNet", "mobilenet_v2": "MobileNetV2", "vgg16": "VGG16", "resnet50": "ResNet50"}
 
 
-def test_mobilenet_v2_matches_keras_applications_at_imagenet_size():
-    ours = build_model("mobilenet_v2", (224, 224, 3), 1000)
-    assert ours.count_params() == 3_538_984   # tf_keras.applications.MobileNetV2(weights=None)
-    ref = keras.applications.MobileNetV2(input_shape=(224, 224, 3), weights=None)
+def reference_model(name):
+    e = entry(name)
+    return build_model(name, e.reference_input, e.reference_classes)
+
+
+def trainable(model):
+    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+def test_every_registered_model_has_a_reference():
+    assert sorted(REFERENCE) == list_models()
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_parameters_and_macs_at_the_reference_configuration(name):
+    params, source, macs = REFERENCE[name]
+    model = reference_model(name)
+    count = trainable(model) if name == "resnet18" else model.count_params()
+    assert count == params, source
+    if name in KERAS:     # and against the live Keras build, not only the recorded figure
+        ref = getattr(keras.applications, KERAS[name])(input_shape=entry(name).reference_input, weights=None)
+        assert model.count_params() == ref.count_params()
+    if macs:
+        assert abs(count_macs(model) / macs - 1) < 0.05, (count_macs(model), macs)
+
+
+def test_squeezenet_1_1_needs_about_2_4x_less_compute():
+    ratio = count_macs(reference_model("squeezenet1_0")) / count_macs(reference_model("squeezenet1_1"))
+    assert 2.2 < ratio < 2.6, ratio
+
+
+def test_squeezenet_bypass_variants():
+    plain = build_model("squeezenet1_0", (227, 227, 3), 1000)
+    simple = build_model("squeezenet1_0", (227, 227, 3), 1000, {"bypass": "simple"})
+    complex_ = build_model("squeezenet1_0", (227, 227, 3), 1000, {"bypass": "complex"})
+    assert simple.count_params() == plain.count_params()          # identity shortcuts are free
+    assert [l.name for l in simple.layers if l.name.endswith("_bypass")] == \
+        ["fire3_bypass", "fire5_bypass", "fire7_bypass", "fire9_bypass"]
+    assert complex_.count_params() > plain.count_params()
+    assert len([l for l in complex_.layers if l.name.endswith("_bypass")]) == 8
+
+
+@pytest.mark.parametrize("alpha, depth", [(0.25, 1), (0.5, 2), (0.75, 1)])
+def test_mobilenet_v1_width_and_depth_match_keras(alpha, depth):
+    ours = build_model("mobilenet_v1", (128, 128, 3), 10, {"alpha": alpha, "depth_multiplier": depth})
+    ref = keras.applications.MobileNet(input_shape=(128, 128, 3), alpha=alpha, depth_multiplier=depth,
+                                       weights=None, classes=10)
     assert ours.count_params() == ref.count_params()
-    ref_names = {layer.name for layer in ref.layers if layer.weights}
-    assert ref_names == {layer.name for layer in ours.layers if layer.weights}
+    assert count_macs(ours) == count_macs(ref)
 
 
 @pytest.mark.parametrize("alpha", [0.35, 0.5, 0.75, 1.3])
-def test_width_multiplier_matches_keras(alpha):
+def test_mobilenet_v2_width_matches_keras(alpha):
     ours = build_model("mobilenet_v2", (96, 96, 3), 10, {"alpha": alpha})
     ref = keras.applications.MobileNetV2(input_shape=(96, 96, 3), alpha=alpha, weights=None, classes=10)
     assert ours.count_params() == ref.count_params()
 
 
-def test_preprocessing_is_the_first_layer_and_small_inputs_keep_features():
-    model = build_model("mobilenet_v2", (32, 32, 1), 10, {"alpha": 0.35})
+def test_mobilenet_v2_keeps_keras_layer_names():
+    ref = keras.applications.MobileNetV2(input_shape=(224, 224, 3), weights=None)
+    ours = reference_model("mobilenet_v2")
+    assert {l.name for l in ref.layers if l.weights} == {l.name for l in ours.layers if l.weights}
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_builds_at_32x32_with_preprocessing_first_and_features_left(name):
+    model = build_model(name, (32, 32, 1), 10)
     assert isinstance(model.layers[1], keras.layers.Rescaling)
-    assert model.get_layer("Conv_1").output.shape[1:3] == (2, 2)   # stride-1 stem below 96x96
-    out = model(np.full((2, 32, 32, 1), 255.0, np.float32))
-    assert out.shape == (2, 10) and np.allclose(out.numpy().sum(axis=1), 1.0, atol=1e-5)
+    spatial = [l.output_shape[1] for l in model.layers if len(getattr(l, "output_shape", ())) == 4]
+    assert min(spatial) >= 1 and model.output_shape == (None, 10)
+    out = model(np.full((2, 32, 32, 1), 255.0, np.float32)).numpy()
+    assert out.shape == (2, 10) and np.allclose(out.sum(axis=1), 1.0, atol=1e-4)
 
 
-def test_registry_lists_and_rejects():
-    assert "mobilenet_v2" in list_models("mobilenet*")
+def test_bad_model_inputs():
     with pytest.raises(UserError, match="did you mean mobilenet_v2"):
         build_model("mobilenet_v22", (32, 32, 1), 10)
     with pytest.raises(UserError, match="has no option 'width'"):
         build_model("mobilenet_v2", (32, 32, 1), 10, {"width": 2})
     with pytest.raises(UserError, match="alpha must be a number in"):
         build_model("mobilenet_v2", (32, 32, 1), 10, {"alpha": 0})
+    with pytest.raises(UserError, match="depth_multiplier must be an integer >= 1"):
+        build_model("mobilenet_v1", (32, 32, 1), 10, {"depth_multiplier": 0.5})
+    with pytest.raises(UserError, match="bypass must be none, simple or complex"):
+        build_model("squeezenet1_1", (32, 32, 1), 10, {"bypass": "full"})
     with pytest.raises(UserError, match="needs an input of at least 32x32"):
-        build_model("mobilenet_v2", (28, 28, 1), 10)
+        build_model("resnet50", (28, 28, 1), 10)
     with pytest.raises(UserError, match="needs a download"):
         build_model("mobilenet_v2", (32, 32, 1), 10, weights="imagenet")

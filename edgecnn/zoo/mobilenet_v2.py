@@ -52,7 +52,7 @@ def _inverted_residual(x, expansion, filters, stride, block_id, bn_momentum):
     return out
 
 
-@register_model
+@register_model(family="mobilenet", role="edge")
 def mobilenet_v2(input_shape=(224, 224, 3), classes=1000, weights=None, alpha=1.0, stem_stride=None,
                  dropout=0.0, bn_momentum=0.99):
     """MobileNetV2. alpha: width multiplier (> 0); stem_stride: 1 or 2 (default: 1 below 96x96)."""

@@ -1,36 +1,63 @@
-"""One registry: model name -> builder function. Tests iterate over it, recipes name its keys."""
+"""One registry: model name -> builder function, with the family, the role and the reference input.
+
+Tests iterate over it, recipes name its keys, `edgecnn models` prints it.
+"""
 
 import difflib
 import fnmatch
 import inspect
+from dataclasses import dataclass
 
 from edgecnn.errors import UserError
 
-_BUILDERS = {}
+COMMON = ("input_shape", "classes", "weights")
 
 
-def register_model(fn):
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    builder: object
+    family: str
+    role: str                  # "edge" (a mobile architecture) or "baseline" (a large reference)
+    reference_input: tuple     # the published configuration's input (ImageNet: 224x224x3)
+    reference_classes: int
+
+
+_ENTRIES = {}
+
+
+def register_model(family, role, reference_input=(224, 224, 3), reference_classes=1000):
     """Decorator: register a builder under its function name (`def mobilenet_v2(...)`)."""
-    _BUILDERS[fn.__name__] = fn
-    return fn
+    if role not in ("edge", "baseline"):
+        raise ValueError(f"role must be edge or baseline, got {role!r}")
+
+    def register(fn):
+        _ENTRIES[fn.__name__] = Entry(fn.__name__, fn, family, role, tuple(reference_input), reference_classes)
+        return fn
+    return register
 
 
-def list_models(pattern="*"):
-    return sorted(name for name in _BUILDERS if fnmatch.fnmatch(name, pattern))
+def list_models(pattern="*", role=None):
+    return sorted(name for name, e in _ENTRIES.items()
+                  if fnmatch.fnmatch(name, pattern) and (role is None or e.role == role))
+
+
+def entry(name):
+    if name not in _ENTRIES:
+        close = difflib.get_close_matches(name, _ENTRIES, n=3, cutoff=0.4)
+        hint = f"did you mean {', '.join(close)}?" if close else f"known models: {', '.join(list_models())}."
+        raise UserError(f"unknown model '{name}': {hint}")
+    return _ENTRIES[name]
 
 
 def get_builder(name):
-    if name not in _BUILDERS:
-        close = difflib.get_close_matches(name, _BUILDERS, n=3, cutoff=0.4)
-        hint = f"did you mean {', '.join(close)}?" if close else f"known models: {', '.join(list_models())}."
-        raise UserError(f"unknown model '{name}': {hint}")
-    return _BUILDERS[name]
+    return entry(name).builder
 
 
 def builder_options(name):
     """The keyword options a builder takes beyond the common ones (input_shape, classes, weights)."""
     params = inspect.signature(get_builder(name)).parameters
-    return {p: params[p].default for p in params if p not in ("input_shape", "classes", "weights")}
+    return {p: params[p].default for p in params if p not in COMMON}
 
 
 def check_options(name, options):

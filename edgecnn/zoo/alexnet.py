@@ -1,0 +1,38 @@
+"""AlexNet, one tower (Krizhevsky 2014, "One weird trick"; torchvision's layout), 227x227x3.
+
+conv 64@11x11/4, pool, conv 192@5x5, pool, conv 384, 256, 256 @3x3, pool, FC 4096, 4096, classes.
+Parameters at 227x227x3, 1000 classes: 61,100,840, the count of torchvision.models.alexnet (the
+two-tower 2012 network has ~60.9 M). Below 64x64 the stem is conv 64@5x5 stride 1 (CIFAR-style
+AlexNets) so a 32x32 image still reaches the classifier at 3x3; the classifier then starts from 3x3.
+"""
+
+from edgecnn.tf import keras
+from edgecnn.zoo.layers import check_min_size, load_weights, pixel_input
+from edgecnn.zoo.registry import register_model
+
+layers = keras.layers
+
+
+@register_model(family="alexnet", role="baseline", reference_input=(227, 227, 3))
+def alexnet(input_shape=(227, 227, 3), classes=1000, weights=None, dropout=0.5):
+    """AlexNet (one tower)."""
+    check_min_size("alexnet", input_shape, 32)
+    small = min(input_shape[:2]) < 64
+    inputs, x = pixel_input(input_shape)
+    if small:
+        x = layers.Conv2D(64, 5, padding="same", activation="relu", name="conv1")(x)
+    else:
+        x = layers.Conv2D(64, 11, strides=4, activation="relu", name="conv1")(x)
+    x = layers.MaxPooling2D(3, 2, name="pool1")(x)
+    x = layers.Conv2D(192, 5, padding="same", activation="relu", name="conv2")(x)
+    x = layers.MaxPooling2D(3, 2, name="pool2")(x)
+    x = layers.Conv2D(384, 3, padding="same", activation="relu", name="conv3")(x)
+    x = layers.Conv2D(256, 3, padding="same", activation="relu", name="conv4")(x)
+    x = layers.Conv2D(256, 3, padding="same", activation="relu", name="conv5")(x)
+    x = layers.MaxPooling2D(3, 2, name="pool5")(x)
+    x = layers.Flatten(name="flatten")(x)
+    for i in (6, 7):
+        x = layers.Dropout(dropout, name=f"drop{i}")(x)
+        x = layers.Dense(4096, activation="relu", name=f"fc{i}")(x)
+    outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
+    return load_weights(keras.Model(inputs, outputs, name="alexnet"), weights)

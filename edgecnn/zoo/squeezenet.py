@@ -1,0 +1,73 @@
+"""SqueezeNet 1.0 and 1.1 (Iandola et al. 2016), with the paper's simple and complex bypass.
+
+Fire module: squeeze 1x1 -> expand 1x1 and 3x3, concatenated. No batch norm, as in the paper.
+Parameters at 227x227x3 (Caffe's input, the paper's), 1000 classes: 1,248,424 (1.0) and 1,235,496 (1.1), the paper's and
+torchvision's counts. Bypass (section 6 of the paper): "simple" adds identity shortcuts around the
+fire modules whose input and output widths match (fire 3, 5, 7, 9; no parameters); "complex" also
+adds 1x1-convolution shortcuts around the others (fire 2, 4, 6, 8). Small inputs: below 64x64 the
+stem is a 3x3 stride-1 convolution, so a 32x32 image keeps 3x3 features after the three pools.
+"""
+
+from edgecnn.errors import UserError
+from edgecnn.tf import keras
+from edgecnn.zoo.layers import check_min_size, load_weights, pixel_input
+from edgecnn.zoo.registry import register_model
+
+layers = keras.layers
+
+# (squeeze, expand) per fire module 2..9; "pool" marks a 3x3/2 max pool
+V1_0 = dict(stem=(96, 7), fires=["pool", (16, 64), (16, 64), (32, 128), "pool", (32, 128), (48, 192),
+                                 (48, 192), (64, 256), "pool", (64, 256)])
+V1_1 = dict(stem=(64, 3), fires=["pool", (16, 64), (16, 64), "pool", (32, 128), (32, 128), "pool",
+                                 (48, 192), (48, 192), (64, 256), (64, 256)])
+
+
+def _fire(x, squeeze, expand, name, bypass):
+    inp = x
+    x = layers.Conv2D(squeeze, 1, activation="relu", name=name + "_squeeze")(x)
+    left = layers.Conv2D(expand, 1, activation="relu", name=name + "_expand1x1")(x)
+    right = layers.Conv2D(expand, 3, padding="same", activation="relu", name=name + "_expand3x3")(x)
+    x = layers.Concatenate(name=name + "_concat")([left, right])
+    if bypass != "none":
+        if inp.shape[-1] == 2 * expand:
+            x = layers.Add(name=name + "_bypass")([inp, x])
+        elif bypass == "complex":
+            shortcut = layers.Conv2D(2 * expand, 1, name=name + "_bypass_conv")(inp)
+            x = layers.Add(name=name + "_bypass")([shortcut, x])
+    return x
+
+
+def _squeezenet(name, table, input_shape, classes, weights, bypass, dropout):
+    check_min_size(name, input_shape, 32)
+    if bypass not in ("none", "simple", "complex"):
+        raise UserError(f"{name}: bypass must be none, simple or complex, got {bypass!r}.")
+    inputs, x = pixel_input(input_shape)
+    filters, kernel = table["stem"]
+    if min(input_shape[:2]) < 64:
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu", name="conv1")(x)
+    else:
+        x = layers.Conv2D(filters, kernel, strides=2, activation="relu", name="conv1")(x)
+    fire = 2
+    for i, spec in enumerate(table["fires"]):
+        if spec == "pool":
+            x = layers.MaxPooling2D(3, 2, name=f"pool{i + 1}")(x)
+        else:
+            x = _fire(x, *spec, f"fire{fire}", bypass)
+            fire += 1
+    x = layers.Dropout(dropout, name="drop9")(x)
+    x = layers.Conv2D(classes, 1, activation="relu", name="conv10")(x)
+    x = layers.GlobalAveragePooling2D(name="avgpool10")(x)
+    outputs = layers.Activation("softmax", name="predictions")(x)
+    return load_weights(keras.Model(inputs, outputs, name=name), weights)
+
+
+@register_model(family="squeezenet", role="edge", reference_input=(227, 227, 3))
+def squeezenet1_0(input_shape=(224, 224, 3), classes=1000, weights=None, bypass="none", dropout=0.5):
+    """SqueezeNet 1.0. bypass: none, simple or complex."""
+    return _squeezenet("squeezenet1_0", V1_0, input_shape, classes, weights, bypass, dropout)
+
+
+@register_model(family="squeezenet", role="edge", reference_input=(227, 227, 3))
+def squeezenet1_1(input_shape=(224, 224, 3), classes=1000, weights=None, bypass="none", dropout=0.5):
+    """SqueezeNet 1.1: 3x3 stem and earlier pooling, 2.4x less computation at the same accuracy."""
+    return _squeezenet("squeezenet1_1", V1_1, input_shape, classes, weights, bypass, dropout)

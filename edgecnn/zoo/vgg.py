@@ -1,0 +1,32 @@
+"""VGG16 (Simonyan & Zisserman 2014), layer for layer as tf_keras.applications.VGG16.
+
+138,357,544 parameters at 224x224x3 with 1000 classes. Small inputs: the five 2x2 pools stay; a
+32x32 image reaches the classifier at 1x1x512 (the usual CIFAR VGG), with the same 4096-wide FCs.
+"""
+
+from edgecnn.tf import keras
+from edgecnn.zoo.layers import check_min_size, load_weights, pixel_input
+from edgecnn.zoo.registry import register_model
+
+layers = keras.layers
+
+# (convolutions, filters) per block
+VGG16 = [(2, 64), (2, 128), (3, 256), (3, 512), (3, 512)]
+
+
+@register_model(family="vgg", role="baseline")
+def vgg16(input_shape=(224, 224, 3), classes=1000, weights=None, fc_width=4096, dropout=0.0):
+    """VGG16. fc_width: the two hidden dense layers (4096 in the paper)."""
+    check_min_size("vgg16", input_shape, 32)
+    inputs, x = pixel_input(input_shape)
+    for block, (convs, filters) in enumerate(VGG16, start=1):
+        for i in range(1, convs + 1):
+            x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"block{block}_conv{i}")(x)
+        x = layers.MaxPooling2D(2, 2, name=f"block{block}_pool")(x)
+    x = layers.Flatten(name="flatten")(x)
+    for i in (1, 2):
+        x = layers.Dense(fc_width, activation="relu", name=f"fc{i}")(x)
+        if dropout:
+            x = layers.Dropout(dropout, name=f"drop{i}")(x)
+    outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
+    return load_weights(keras.Model(inputs, outputs, name="vgg16"), weights)
