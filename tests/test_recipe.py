@@ -65,7 +65,7 @@ def test_wrong_type_or_range_names_field_value_and_expectation(tmp_path, edit, e
 
 
 def test_unknown_model_and_option(tmp_path):
-    assert "did you mean mobilenet_v2?" in error_of(write(tmp_path, "model: {name: mobilenetv2}\n"))
+    assert "unknown model 'mobilenetv2': did you mean mobilenet_v2" in error_of(write(tmp_path, "model: {name: mobilenetv2}\n"))
     msg = error_of(write(tmp_path, "model: {name: mobilenet_v2, options: {alpah: 0.5}}\n"))
     assert "no option 'alpah'" in msg and "did you mean 'alpha'?" in msg
 
