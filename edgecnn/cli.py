@@ -50,7 +50,8 @@ def train(recipe_path):
 
     _, history = run(recipes.load(recipe_path))
     last = history[-1]
-    click.echo(f"trained {len(history)} epochs: val accuracy {last.get('val_accuracy', float('nan')):.4f}")
+    accuracy = last.get("val_accuracy", last.get("val_predictions_accuracy", float("nan")))
+    click.echo(f"trained {len(history)} epochs: val accuracy {accuracy:.4f}")
 
 
 @main.command()

@@ -70,20 +70,23 @@ def train(recipe, verbose=None):
     out = recipe.build_dir
     keras.utils.set_random_seed(cfg["seed"])
     data = load_splits(recipe["dataset"], cfg["seed"])
-    train_ds = make_dataset(data.x_train, data.y_train, cfg["batch_size"], True, cfg["augmentation"], cfg["seed"])
-    val_ds = make_dataset(data.x_val, data.y_val, 512, False)
     steps = -(-len(data.x_train) // cfg["batch_size"])
 
     strategy = pick_strategy()
     with strategy.scope():
         model = build_model(recipe["model"]["name"], recipe["dataset"]["input_shape"], data.classes,
                             recipe["model"]["options"])
+        heads = len(model.outputs)      # > 1: training-only auxiliary classifiers (GoogLeNet), weighted 0.3
         model.compile(optimizer=make_optimizer(cfg, steps),
                       loss=keras.losses.SparseCategoricalCrossentropy(),
+                      loss_weights=[1.0] + [0.3] * (heads - 1) if heads > 1 else None,
                       metrics=["accuracy"])
+    train_ds = make_dataset(data.x_train, data.y_train, cfg["batch_size"], True, cfg["augmentation"], cfg["seed"],
+                            heads)
+    val_ds = make_dataset(data.x_val, data.y_val, 512, False, outputs=heads)
     backup = out / "checkpoints"
     log = EpochLog(backup / "history.json")
-    # The log goes first: a kill between the two retrains that epoch, and the log shows it twice.
+    # The log goes first: a kill before the checkpoint lands is undone on resume (EpochLog cuts it back).
     callbacks = [log, keras.callbacks.BackupAndRestore(str(backup))]
     print(f"training {model.name}: {model.count_params():,} parameters, {len(data.x_train):,} images, "
           f"{cfg['epochs']} epochs on {strategy.num_replicas_in_sync} replica(s) "

@@ -24,3 +24,34 @@ def test_strategy_and_optimizer():
     schedule = opt.get_config()["learning_rate"]
     assert schedule["class_name"] == "CosineDecay"
     assert schedule["config"]["initial_learning_rate"] == 0.01 and schedule["config"]["decay_steps"] == 20
+
+
+def test_auxiliary_heads_train_and_convert_without_them(tmp_path):
+    """GoogLeNet trains with three outputs (labels repeated) and converts with its main output only."""
+    import numpy as np
+
+    from edgecnn import convert
+    from edgecnn.data.pipeline import make_dataset
+    from edgecnn.zoo import build_model
+
+    model = build_model("googlenet", (32, 32, 1), 10, {"aux_classifiers": True})
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(), loss_weights=[1.0, 0.3, 0.3])
+    x = np.random.default_rng(0).integers(0, 256, (8, 32, 32, 1)).astype(np.uint8)
+    y = np.arange(8) % 10
+    history = model.fit(make_dataset(x, y, 4, True, outputs=3), epochs=1, verbose=0)
+    assert {"predictions_loss", "aux1_predictions_loss", "aux2_predictions_loss"} <= set(history.history)
+    from edgecnn.bench.runtime import pick_runtime
+
+    interp = pick_runtime().interpreter_class(model_content=convert.to_fp32(model))
+    assert len(interp.get_output_details()) == 1
+
+
+def test_custom_layers_reload_in_safe_mode(tmp_path):
+    from edgecnn.train import load_trained
+    from edgecnn.zoo import build_model
+
+    model = build_model("mobilenet_v3_small", (32, 32, 1), 10)
+    model.save(tmp_path / "m.keras")
+    again = load_trained(tmp_path / "m.keras")
+    assert again.count_params() == model.count_params()
+    assert "HardSwish" in {type(layer).__name__ for layer in again.layers}

@@ -19,8 +19,23 @@ REFERENCE = {
     "vgg16": (138_357_544, "tf_keras.applications.VGG16", 15.5e9),
     "resnet50": (25_636_712, "tf_keras.applications.ResNet50", 3.9e9),
     "resnet18": (11_689_512, "torchvision resnet18, trainable parameters (Keras adds BN moving stats)", 1.8e9),
+    "mobilenet_v3_small": (2_554_968, "tf_keras.applications.MobileNetV3Small", 56e6),
+    "mobilenet_v3_large": (5_507_432, "tf_keras.applications.MobileNetV3Large", 219e6),
+    "efficientnet_b0": (5_330_571, "tf_keras.applications.EfficientNetB0", 0.39e9),
+    # B1-B3: the paper's FLOPs (0.70, 1.0, 1.8 B) sit 10-14 % above a multiply-add count; not compared
+    "efficientnet_b1": (7_856_239, "tf_keras.applications.EfficientNetB1", None),
+    "efficientnet_b2": (9_177_569, "tf_keras.applications.EfficientNetB2", None),
+    "efficientnet_b3": (12_320_535, "tf_keras.applications.EfficientNetB3", None),
+    "efficientnet_lite0": (4_652_008, "tensorflow/tpu EfficientNet-Lite0 (timm tf_efficientnet_lite0), trainable", None),
+    "efficientnet_lite1": (5_416_680, "tensorflow/tpu EfficientNet-Lite1 (timm tf_efficientnet_lite1), trainable", None),
+    "efficientnet_lite2": (6_092_072, "tensorflow/tpu EfficientNet-Lite2 (timm tf_efficientnet_lite2), trainable", None),
+    "googlenet": (6_998_552, "GoogLeNet Table 1 widths, no auxiliary heads (paper total: 6.8 M, rounded)", 1.55e9),
 }
-KERAS = {"mobilenet_v1": "MobileNet", "mobilenet_v2": "MobileNetV2", "vgg16": "VGG16", "resnet50": "ResNet50"}
+KERAS = {"mobilenet_v1": "MobileNet", "mobilenet_v2": "MobileNetV2", "vgg16": "VGG16", "resnet50": "ResNet50",
+         "mobilenet_v3_small": "MobileNetV3Small", "mobilenet_v3_large": "MobileNetV3Large",
+         "efficientnet_b0": "EfficientNetB0", "efficientnet_b1": "EfficientNetB1",
+         "efficientnet_b2": "EfficientNetB2", "efficientnet_b3": "EfficientNetB3"}
+TRAINABLE = ("resnet18", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
 
 
 def reference_model(name):
@@ -40,13 +55,48 @@ def test_every_registered_model_has_a_reference():
 def test_parameters_and_macs_at_the_reference_configuration(name):
     params, source, macs = REFERENCE[name]
     model = reference_model(name)
-    count = trainable(model) if name == "resnet18" else model.count_params()
+    count = trainable(model) if name in TRAINABLE else model.count_params()
     assert count == params, source
     if name in KERAS:     # and against the live Keras build, not only the recorded figure
         ref = getattr(keras.applications, KERAS[name])(input_shape=entry(name).reference_input, weights=None)
         assert model.count_params() == ref.count_params()
     if macs:
         assert abs(count_macs(model) / macs - 1) < 0.05, (count_macs(model), macs)
+
+
+def test_googlenet_paper_total_and_auxiliary_heads():
+    from edgecnn.zoo import inference_model
+
+    plain = reference_model("googlenet")
+    assert abs(plain.count_params() / 6.8e6 - 1) < 0.05          # Table 1's per-layer figures sum to 6.8 M
+    train = build_model("googlenet", (224, 224, 3), 1000, {"aux_classifiers": True})
+    assert len(train.outputs) == 3 and train.count_params() > plain.count_params()
+    infer = inference_model(train)
+    assert len(infer.outputs) == 1 and infer.count_params() == plain.count_params()
+
+
+@pytest.mark.parametrize("name, keras_name", [("mobilenet_v3_small", "MobileNetV3Small"),
+                                              ("mobilenet_v3_large", "MobileNetV3Large")])
+@pytest.mark.parametrize("alpha, minimalistic", [(0.75, False), (1.0, True)])
+def test_mobilenet_v3_options_match_keras(name, keras_name, alpha, minimalistic):
+    ours = build_model(name, (224, 224, 3), 1000, {"alpha": alpha, "minimalistic": minimalistic})
+    ref = getattr(keras.applications, keras_name)(input_shape=(224, 224, 3), alpha=alpha, weights=None,
+                                                  minimalistic=minimalistic)
+    assert ours.count_params() == ref.count_params() and count_macs(ours) == count_macs(ref)
+    kinds = {type(layer).__name__ for layer in ours.layers}
+    assert ("HardSwish" in kinds) != minimalistic and ("Multiply" in kinds) != minimalistic
+
+
+def test_efficientnet_lite_is_the_edge_form():
+    lite = reference_model("efficientnet_lite0")
+    kinds = {type(layer).__name__ for layer in lite.layers}
+    assert "Multiply" not in kinds                                   # no squeeze-excite
+    acts = {layer.get_config()["activation"] for layer in lite.layers if isinstance(layer, keras.layers.Activation)}
+    assert acts == {"relu6"}
+    lite2 = reference_model("efficientnet_lite2")                    # width 1.1, yet stem and head fixed
+    for model in (lite, lite2):
+        assert model.get_layer("stem_conv").filters == 32 and model.get_layer("top_conv").filters == 1280
+    assert reference_model("efficientnet_b2").get_layer("top_conv").filters == 1408   # B2 scales its head
 
 
 def test_squeezenet_1_1_needs_about_2_4x_less_compute():

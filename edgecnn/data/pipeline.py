@@ -16,8 +16,11 @@ def augmenter(names, seed):
     return keras.Sequential([AUGMENT_LAYERS[n](seed + i) for i, n in enumerate(names)], name="augment")
 
 
-def make_dataset(x, y, batch_size, training, augmentation=(), seed=0):
-    """uint8 images -> float32 batches of raw [0, 255] pixels (the model scales them itself)."""
+def make_dataset(x, y, batch_size, training, augmentation=(), seed=0, outputs=1):
+    """uint8 images -> float32 batches of raw [0, 255] pixels (the model scales them itself).
+
+    outputs > 1: the label is repeated for each output (auxiliary classifiers learn the same classes).
+    """
     ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
     if training:
         ds = ds.shuffle(min(len(x), 20_000), seed=seed, reshuffle_each_iteration=True)
@@ -26,4 +29,6 @@ def make_dataset(x, y, batch_size, training, augmentation=(), seed=0):
     if aug is not None:
         ds = ds.map(lambda a, b: (tf.clip_by_value(aug(a, training=True), 0.0, 255.0), b),
                     num_parallel_calls=tf.data.AUTOTUNE)
+    if outputs > 1:
+        ds = ds.map(lambda a, b: (a, (b,) * outputs))
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -38,3 +38,20 @@ def check_min_size(name, input_shape, minimum):
     h, w = input_shape[:2]
     if h < minimum or w < minimum:
         raise UserError(f"{name} needs an input of at least {minimum}x{minimum}, got {h}x{w}.")
+
+
+@keras.utils.register_keras_serializable("edgecnn")
+class HardSigmoid(keras.layers.Layer):
+    """relu6(x + 3) / 6 as one named layer (Keras builds it from TFOpLambda ops, which tfmot cannot
+    annotate and safe_mode refuses to load). The TFLite converter still sees the same math."""
+
+    def call(self, x):
+        return keras.activations.relu(x + 3.0, max_value=6.0) * (1.0 / 6.0)
+
+
+@keras.utils.register_keras_serializable("edgecnn")
+class HardSwish(keras.layers.Layer):
+    """x * relu6(x + 3) / 6, MobileNetV3's activation; converts to TFLite's HARD_SWISH."""
+
+    def call(self, x):
+        return x * keras.activations.relu(x + 3.0, max_value=6.0) * (1.0 / 6.0)

@@ -69,6 +69,16 @@ def check_options(name, options):
             raise UserError(f"model '{name}' has no option '{key}': {hint}")
 
 
+def inference_model(model):
+    """The model an app runs: the first output only (drops training-only heads such as GoogLeNet's
+    auxiliary classifiers; a single-output model is returned as it is)."""
+    if len(model.outputs) == 1:
+        return model
+    from edgecnn.tf import keras
+
+    return keras.Model(model.inputs, model.outputs[0], name=model.name)
+
+
 def build_model(name, input_shape, classes, options=None, weights=None):
     check_options(name, options)
     return get_builder(name)(input_shape=tuple(input_shape), classes=classes, weights=weights, **(options or {}))

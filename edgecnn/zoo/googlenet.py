@@ -1,0 +1,77 @@
+"""GoogLeNet / Inception v1 (Szegedy et al. 2014, Table 1), with its two auxiliary classifiers.
+
+Convolutions with biases and ReLU, no batch norm, as in the paper; local response normalization is
+left out (later work found it useless). `aux_classifiers=True` adds the paper's two training heads
+(on 4a and 4d: 5x5/3 average pool, 1x1 conv 128, FC 1024, 70 % dropout, classifier): the model then
+has three outputs, trained with loss weights 1, 0.3, 0.3; `inference_model` keeps the main output
+only, which is what is converted. At 224x224x3 with 1000 classes and no auxiliary heads: 6,998,552
+parameters, 1.58 G multiply-adds (the paper: 6.8 M parameters, 1.5 G operations in Table 1, which
+rounds each layer). Small inputs: below 96x96 the stem is a 3x3 stride-1 convolution without the two
+early max pools, so a 32x32 image reaches inception 5b at 4x4 (the usual CIFAR GoogLeNet).
+"""
+
+from edgecnn.tf import keras
+from edgecnn.zoo.layers import check_min_size, load_weights, pixel_input
+from edgecnn.zoo.registry import register_model
+
+layers = keras.layers
+
+# name: (1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool proj); "pool" is a 3x3/2 max pool
+INCEPTION = [("3a", (64, 96, 128, 16, 32, 32)), ("3b", (128, 128, 192, 32, 96, 64)), "pool",
+             ("4a", (192, 96, 208, 16, 48, 64)), ("4b", (160, 112, 224, 24, 64, 64)),
+             ("4c", (128, 128, 256, 24, 64, 64)), ("4d", (112, 144, 288, 32, 64, 64)),
+             ("4e", (256, 160, 320, 32, 128, 128)), "pool",
+             ("5a", (256, 160, 320, 32, 128, 128)), ("5b", (384, 192, 384, 48, 128, 128))]
+AUX_AFTER = ("4a", "4d")
+
+
+def _conv(x, filters, kernel, name, strides=1):
+    return layers.Conv2D(filters, kernel, strides=strides, padding="same", activation="relu", name=name)(x)
+
+
+def _inception(x, spec, name):
+    c1, r3, c3, r5, c5, pp = spec
+    b1 = _conv(x, c1, 1, f"inception_{name}_1x1")
+    b3 = _conv(_conv(x, r3, 1, f"inception_{name}_3x3_reduce"), c3, 3, f"inception_{name}_3x3")
+    b5 = _conv(_conv(x, r5, 1, f"inception_{name}_5x5_reduce"), c5, 5, f"inception_{name}_5x5")
+    bp = layers.MaxPooling2D(3, 1, padding="same", name=f"inception_{name}_pool")(x)
+    bp = _conv(bp, pp, 1, f"inception_{name}_pool_proj")
+    return layers.Concatenate(name=f"inception_{name}_output")([b1, b3, b5, bp])
+
+
+def _aux(x, classes, name):
+    pool = 5 if x.shape[1] >= 5 else x.shape[1]
+    x = layers.AveragePooling2D(pool, strides=3 if pool == 5 else 1, name=f"{name}_pool")(x)
+    x = _conv(x, 128, 1, f"{name}_conv")
+    x = layers.Flatten(name=f"{name}_flatten")(x)
+    x = layers.Dense(1024, activation="relu", name=f"{name}_fc")(x)
+    x = layers.Dropout(0.7, name=f"{name}_drop")(x)
+    return layers.Dense(classes, activation="softmax", name=f"{name}_predictions")(x)
+
+
+@register_model(family="googlenet", role="baseline")
+def googlenet(input_shape=(224, 224, 3), classes=1000, weights=None, aux_classifiers=False, dropout=0.4):
+    """GoogLeNet. aux_classifiers: add the two training heads (three outputs; see inference_model)."""
+    check_min_size("googlenet", input_shape, 32)
+    inputs, x = pixel_input(input_shape)
+    if min(input_shape[:2]) < 96:
+        x = _conv(x, 192, 3, "conv1")
+    else:
+        x = _conv(x, 64, 7, "conv1_7x7_s2", strides=2)
+        x = layers.MaxPooling2D(3, 2, padding="same", name="pool1_3x3_s2")(x)
+        x = _conv(x, 64, 1, "conv2_3x3_reduce")
+        x = _conv(x, 192, 3, "conv2_3x3")
+        x = layers.MaxPooling2D(3, 2, padding="same", name="pool2_3x3_s2")(x)
+    aux, pools = [], 3
+    for item in INCEPTION:
+        if item == "pool":
+            x = layers.MaxPooling2D(3, 2, padding="same", name=f"pool{pools}_3x3_s2")(x)
+            pools += 1
+            continue
+        x = _inception(x, item[1], item[0])
+        if aux_classifiers and item[0] in AUX_AFTER:
+            aux.append(_aux(x, classes, f"aux{len(aux) + 1}"))
+    x = layers.GlobalAveragePooling2D(name="pool5")(x)
+    x = layers.Dropout(dropout, name="pool5_drop")(x)
+    outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
+    return load_weights(keras.Model(inputs, [outputs, *aux] if aux else outputs, name="googlenet"), weights)
