@@ -89,15 +89,15 @@ def convert(recipe_path, variant):
     from edgecnn.train import load_trained
 
     model = load_trained(model_path)
-    if variant in ("fp32", "fp16"):
-        blob = conv.to_fp32(model) if variant == "fp32" else conv.to_fp16(model)
-    else:
+    if variant == "int8":
         from edgecnn.data.calibration import load_calibration
 
         cal = recipe["calibration"]
         images = load_calibration(cal["path"], recipe["dataset"]["input_shape"], cal["samples"],
                                   recipe["dataset"]["fit"])
         blob = conv.to_int8(model, images, recipe["convert"]["int8_io"])
+    else:
+        blob = {"fp32": conv.to_fp32, "fp16": conv.to_fp16}[variant](model)
     out = recipe.build_dir / f"{variant}.tflite"
     atomic_write(out, blob)
     record(recipe, out, variant)

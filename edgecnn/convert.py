@@ -26,8 +26,12 @@ def batch1_converter(model):
     spec = tf.TensorSpec([1, *model.input_shape[1:]], tf.float32, name=model.inputs[0].name.split(":")[0])
     fn = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
     frozen = convert_variables_to_constants_v2(fn)
+    level = absl_logging.get_verbosity()
     absl_logging.set_verbosity(absl_logging.ERROR)   # it warns that no trackable object was given: on purpose
-    return tf.lite.TFLiteConverter.from_concrete_functions([frozen])
+    try:
+        return tf.lite.TFLiteConverter.from_concrete_functions([frozen])
+    finally:
+        absl_logging.set_verbosity(level)
 
 
 def to_fp32(model):

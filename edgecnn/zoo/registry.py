@@ -37,9 +37,8 @@ def register_model(family, role, reference_input=(224, 224, 3), reference_classe
     return register
 
 
-def list_models(pattern="*", role=None):
-    return sorted(name for name, e in _ENTRIES.items()
-                  if fnmatch.fnmatch(name, pattern) and (role is None or e.role == role))
+def list_models(pattern="*"):
+    return sorted(name for name in _ENTRIES if fnmatch.fnmatch(name, pattern))
 
 
 def entry(name):
