@@ -2,6 +2,7 @@
 #   make demo                               set-up + the demo recipe end to end, prints the table
 #   make test                               set-up + the whole test suite
 #   make build/<recipe>/int8.tflite         exactly the work needed for that file (make -n shows it)
+#   make build/<recipe>/best.tflite         every candidate variant built, measured, the fastest within budget
 #
 # Each stage depends only on the recipe sections it reads (build/<r>/stages/<stage>.json, rewritten by
 # `edgecnn check` only when they change), so editing `bench:` re-benchmarks without retraining.
@@ -48,8 +49,8 @@ test: setup data
 build/%/recipe.json: recipes/%.yaml | $(VENV)/.installed
 	$(EDGECNN) check $<
 
-build/%/stages/data.json build/%/stages/train.json build/%/stages/fp32.json build/%/stages/fp16.json \
-build/%/stages/int8.json build/%/stages/bench.json: build/%/recipe.json ;
+STAGES := data train fp32 fp16 dynamic int8 int16x8 prune qat cluster bench optimize
+$(foreach s,$(STAGES),build/%/stages/$(s).json): build/%/recipe.json ;
 
 build/%/model.keras: build/%/stages/train.json
 	$(EDGECNN) train recipes/$*.yaml
@@ -57,14 +58,39 @@ build/%/model.keras: build/%/stages/train.json
 build/%/testset.npz: build/%/stages/data.json
 	$(EDGECNN) testset recipes/$*.yaml
 
-build/%/fp32.tflite: build/%/model.keras build/%/stages/fp32.json
-	$(EDGECNN) convert recipes/$*.yaml --variant fp32
+# --- variants (names as in edgecnn/variants.py) --------------------------------------------------
+# build/<r>/<FORMAT>.tflite from model.keras, build/<r>/<SOURCE>-<FORMAT>.tflite from a compressed
+# model: SOURCE is pruned-NN, clustered-K (.keras) or qat, pqat-NN (.h5); FORMAT is fp32 fp16 dynamic
+# int8 int16x8. Make's functions below read the recipe folder, source and format from the target name.
+.SECONDEXPANSION:
+recipe_of = $(patsubst %/,%,$(dir $1))
+format_of = $(lastword $(subst -, ,$(notdir $1)))
+source_of = $(or $(patsubst %-$(call format_of,$1),%,$(filter %-$(call format_of,$1),$(notdir $1))),model)
+kind_of   = $(firstword $(subst -, ,$1))
+file_of   = $(1)$(if $(filter qat pqat,$(call kind_of,$1)),.h5,.keras)
+parent_of = $(if $(filter pqat,$(call kind_of,$1)),pruned-$(word 2,$(subst -, ,$1)),model)
+stage_of  = $(patsubst pruned,prune,$(patsubst clustered,cluster,$(patsubst pqat,qat,$(call kind_of,$1))))
 
-build/%/fp16.tflite: build/%/model.keras build/%/stages/fp16.json
-	$(EDGECNN) convert recipes/$*.yaml --variant fp16
+build/%.tflite: build/$$(call recipe_of,$$*)/$$(call file_of,$$(call source_of,$$*)) \
+                build/$$(call recipe_of,$$*)/stages/$$(call format_of,$$*).json $(CALIB)
+	$(EDGECNN) convert recipes/$(call recipe_of,$*).yaml --variant $(notdir $*)
 
-build/%/int8.tflite: build/%/model.keras build/%/stages/int8.json $(CALIB)
-	$(EDGECNN) convert recipes/$*.yaml --variant int8
+compress_deps = build/$$(call recipe_of,$$*)/$$(call file_of,$$(call parent_of,$$(notdir $$*))) \
+                build/$$(call recipe_of,$$*)/stages/$$(call stage_of,$$(notdir $$*)).json
+compress_cmd  = $(EDGECNN) compress recipes/$(call recipe_of,$*).yaml --variant $(notdir $*)
+build/%.keras: $(compress_deps)
+	$(compress_cmd)
+build/%.h5: $(compress_deps)
+	$(compress_cmd)
+
+# best.tflite: `edgecnn optimize` makes its candidates (this Makefile again), benchmarks them interleaved
+# and keeps the fastest within the accuracy budget; anything upstream changing re-runs it.
+build/%/best.tflite: build/%/model.keras build/%/testset.npz \
+                     $(foreach s,$(filter-out data train bench,$(STAGES)),build/%/stages/$(s).json)
+	$(EDGECNN) optimize recipes/$*.yaml
+
+build/%/quant_errors.csv: build/%/model.keras build/%/stages/int8.json $(CALIB)
+	$(EDGECNN) quant-report recipes/$*.yaml
 
 build/%/bench.json: build/%/fp32.tflite build/%/int8.tflite build/%/testset.npz build/%/stages/bench.json
 	$(EDGECNN) bench recipes/$*.yaml

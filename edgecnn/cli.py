@@ -2,6 +2,7 @@
 
 import json
 import sys
+import warnings
 
 import click
 
@@ -75,33 +76,139 @@ def testset(recipe_path):
     click.echo(f"wrote {out}: {len(data.y_test)} images of {data.x_test.shape[1:]}")
 
 
-@main.command()
-@_recipe_arg
-@click.option("--variant", type=click.Choice(["fp32", "fp16", "int8"]), required=True)
-def convert(recipe_path, variant):
-    """Convert build/NAME/model.keras to build/NAME/VARIANT.tflite (batch-1 signature)."""
-    recipe = recipes.load(recipe_path)
-    model_path = recipe.build_dir / "model.keras"
-    if not model_path.is_file():
-        raise UserError(f"{model_path} does not exist; run 'make {model_path}' first.")
-    from edgecnn import convert as conv
-    from edgecnn.artifacts import atomic_write, record
+def _load_source(recipe, source):
+    """The Keras model behind a variant, or UserError saying which make target builds it."""
+    path = recipe.build_dir / source.file
+    if not path.is_file():
+        raise UserError(f"{path} does not exist; run 'make {path}' first.")
+    if source.kind in ("qat", "pqat"):
+        from edgecnn.compress.qat import load_qat
+
+        return load_qat(path)
     from edgecnn.train import load_trained
 
-    model = load_trained(model_path)
-    if variant == "int8":
-        from edgecnn.data.calibration import load_calibration
+    return load_trained(path)
 
-        cal = recipe["calibration"]
-        images = load_calibration(cal["path"], recipe["dataset"]["input_shape"], cal["samples"],
-                                  recipe["dataset"]["fit"])
-        blob = conv.to_int8(model, images, recipe["convert"]["int8_io"])
+
+def _calibration(recipe):
+    from edgecnn.data.calibration import load_calibration
+
+    cal = recipe["calibration"]
+    return load_calibration(cal["path"], recipe["dataset"]["input_shape"], cal["samples"], recipe["dataset"]["fit"])
+
+
+@main.command()
+@_recipe_arg
+@click.option("--variant", required=True, metavar="VARIANT",
+              help="pruned-NN (NN % sparsity), clustered-K (K clusters), qat, or pqat-NN")
+def compress(recipe_path, variant):
+    """Prune, cluster or quantization-aware train build/NAME/model.keras; writes VARIANT.keras/.h5 + .json.
+
+    The .json holds the fine-tuning history and what the step left: per-layer sparsity, distinct
+    values, layers that stayed float, and whether XNNPACK's sparse path can run the graph.
+    """
+    from edgecnn.variants import parse_source
+
+    recipe = recipes.load(recipe_path)
+    source = parse_source(variant)
+    if source.kind == "model":
+        raise UserError("the trained model is built by 'edgecnn train'; compress makes pruned-NN, "
+                        "clustered-K, qat or pqat-NN.")
+    model = _load_source(recipe, parse_source(source.parent))
+    from edgecnn.artifacts import atomic_path, atomic_write, record
+    from edgecnn.compress import prune as pruning
+
+    info = {"variant": variant, "parent": source.parent}
+    if source.kind == "pruned":
+        result, info["history"] = pruning.prune(recipe, model, source.sparsity)
+    elif source.kind == "clustered":
+        from edgecnn.compress.cluster import cluster
+
+        result, info["history"] = cluster(recipe, model, source.level)
     else:
-        blob = {"fp32": conv.to_fp32, "fp16": conv.to_fp16}[variant](model)
+        from edgecnn.compress.qat import qat
+
+        result, info["history"], info["stays_float"] = qat(recipe, model, prune_preserving=source.kind == "pqat")
+        if info["stays_float"]:
+            click.echo(f"{variant}: {len(info['stays_float'])} layer(s) tfmot cannot quantize stay float: "
+                       f"{', '.join(info['stays_float'])}")
+    rows = pruning.sparsity_report(result)
+    info["layers"] = rows
+    info["sparse_path"], info["sparse_path_reason"] = pruning.sparse_path(result)
+    out = recipe.build_dir / source.file
+    with atomic_path(out) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)     # HDF5 is "legacy", but QAT models need it
+        result.save(tmp)
+    report = recipe.build_dir / f"{variant}.json"
+    atomic_write(report, (json.dumps(info, indent=1) + "\n").encode())
+    for path in (out, report):
+        record(recipe, path, source.stage)
+    val = info["history"][-1].get("val_accuracy", float("nan"))
+    click.echo(f"wrote {out}: val accuracy {val:.4f}, {pruning.overall_sparsity(rows):.1%} of kernel weights zero")
+
+
+@main.command()
+@_recipe_arg
+@click.option("--variant", required=True, metavar="VARIANT",
+              help="FORMAT or SOURCE-FORMAT: int8, fp16, dynamic, int16x8, pruned-80-int8, qat-int8, ...")
+def convert(recipe_path, variant):
+    """Convert a Keras model under build/NAME/ to build/NAME/VARIANT.tflite (batch-1 signature).
+
+    FORMAT is fp32, fp16, dynamic, int8 or int16x8; SOURCE (default: the trained model) is pruned-NN,
+    clustered-K, qat or pqat-NN. Pruned sources are stored sparse.
+    """
+    from edgecnn.variants import parse_tflite
+
+    recipe = recipes.load(recipe_path)
+    source, fmt = parse_tflite(variant)
+    model = _load_source(recipe, source)
+    from edgecnn import convert as conv
+    from edgecnn.artifacts import atomic_write, record
+
+    calibration = _calibration(recipe) if fmt in conv.CALIBRATED else None
+    keep = _keep_float(recipe, model, calibration) if fmt == "int8" and source.kind not in ("qat", "pqat") else []
+    blob = conv.convert(model, fmt, calibration, recipe["convert"]["int8_io"], sparse=source.sparse, keep_float=keep)
     out = recipe.build_dir / f"{variant}.tflite"
     atomic_write(out, blob)
-    record(recipe, out, variant)
-    click.echo(f"wrote {out}: {len(blob):,} bytes")
+    record(recipe, out, fmt)
+    click.echo(f"wrote {out}: {len(blob):,} bytes" + (f" ({len(keep)} tensors kept float)" if keep else ""))
+
+
+def _keep_float(recipe, model, calibration):
+    """Debugger tensor names to leave float: the recipe's named layers and its N worst."""
+    cfg = recipe["quantize"]
+    if not cfg["keep_float"] and not cfg["keep_worst"]:
+        return []
+    from edgecnn.compress.debug import layer_errors, tensors_for
+    from edgecnn.convert import configure
+
+    rows = layer_errors(configure(model, "int8", calibration), calibration)
+    named = tensors_for(rows, cfg["keep_float"]) if cfg["keep_float"] else []
+    return sorted(set(named) | {row["tensor_name"] for row in rows[:cfg["keep_worst"]]})
+
+
+@main.command("quant-report")
+@_recipe_arg
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="rows to print")
+def quant_report(recipe_path, top):
+    """Per-layer int8 quantization error of build/NAME/model.keras (writes build/NAME/quant_errors.csv).
+
+    The error is RMSE / scale from TFLite's quantization debugger; about 0.3 is rounding alone. Put
+    the worst layers in quantize.keep_float (or set quantize.keep_worst) to leave them float.
+    """
+    from edgecnn.compress.debug import layer_errors, layer_of, write_report
+    from edgecnn.convert import configure
+    from edgecnn.variants import parse_source
+
+    recipe = recipes.load(recipe_path)
+    model = _load_source(recipe, parse_source("model"))
+    calibration = _calibration(recipe)
+    rows = layer_errors(configure(model, "int8", calibration), calibration)
+    out = recipe.build_dir / "quant_errors.csv"
+    write_report(rows, out)
+    click.echo(f"wrote {out}; worst {min(top, len(rows))} of {len(rows)} quantized tensors (RMSE/scale):")
+    for row in rows[:top]:
+        click.echo(f"  {row['rmse/scale']:8.3f}  {row['op_name']:<18} {', '.join(sorted(layer_of(row['tensor_name'])))}")
 
 
 @main.command()
@@ -111,22 +218,91 @@ def bench(recipe_path):
 
     The benchmark runs in a process of its own that never imports TensorFlow, as it would on a device.
     """
-    import subprocess
-
     from edgecnn.artifacts import record
 
     recipe = recipes.load(recipe_path)
-    out, cfg = recipe.build_dir, recipe["bench"]
-    argv = [str(out / "fp32.tflite"), str(out / "int8.tflite"), "--data", str(out / "testset.npz"),
-            "--threads", str(cfg["threads"]), "--runs", str(cfg["runs"]), "--warmup", str(cfg["warmup"]),
-            "--json", str(out / "bench.json"), "--quiet"]
+    out = recipe.build_dir
+    _run_bench(recipe, [out / "fp32.tflite", out / "int8.tflite"], out / "bench.json")
+    record(recipe, out / "bench.json", "bench")
+    click.echo(f"wrote {out / 'bench.json'} (edgecnn report {recipe.path} prints it)")
+
+
+@main.command()
+@_recipe_arg
+@click.option("--budget", type=click.FloatRange(min=0, max=100), help="points of top-1 allowed below fp32 "
+              "(default: the recipe's optimize.budget)")
+def optimize(recipe_path, budget):
+    """Measure every candidate variant and write the fastest within the budget as build/NAME/best.tflite.
+
+    Candidates (optimize.candidates) are built through make first, so only missing or stale files are
+    made; then all run interleaved in one edgecnn-bench process, on the whole test set. Writes
+    best.tflite, optimize.json and optimize.md (the table of all candidates).
+    """
+    from edgecnn.artifacts import atomic_write, record
+    from edgecnn.compress import choose as chooser
+
+    recipe = recipes.load(recipe_path)
+    cfg, out = recipe["optimize"], recipe.build_dir
+    budget = cfg["budget"] if budget is None else budget
+    variants = ["fp32"] + [v for v in cfg["candidates"] if v != "fp32"]
+    files = [out / f"{v}.tflite" for v in variants]
+    _make([*map(str, files), str(out / "testset.npz")])
+    report_path = out / "optimize_bench.json"
+    _run_bench(recipe, files, report_path)
+    blobs = {v: f.read_bytes() for v, f in zip(variants, files)}
+    candidates = chooser.candidates_from(json.loads(report_path.read_text()), variants, blobs)
+    reference = candidates[0]
+    best = chooser.choose(candidates, reference, budget, eligible=set(cfg["candidates"]))
+    sparse_ok, why = chooser.sparse_kernels_on_this_cpu()
+    notes = [f"XNNPACK sparse kernels: {'available' if sparse_ok else 'not used'} ({why})."]
+    for variant in variants:
+        info_path = out / f"{variant.rsplit('-', 1)[0]}.json"
+        if variant.endswith("-fp32") and info_path.is_file():
+            info = json.loads(info_path.read_text())
+            notes.append(f"{variant}: the graph " + ("fits XNNPACK's sparse path" if info["sparse_path"] else
+                         f"does not fit XNNPACK's sparse path (tfmot's check: {info['sparse_path_reason']})") + ".")
+    text = (f"{recipe.name}: budget {budget:g} points of top-1 against fp32 "
+            f"({100 * reference.top1:.2f} %); best: {best.variant}\n\n"
+            + chooser.table(candidates, reference, budget, best) + "\n\n" + "\n".join(notes) + "\n")
+    atomic_write(out / "best.tflite", blobs[best.variant])
+    summary = {"budget": budget, "best": best.variant, "reference": "fp32", "notes": notes,
+               "candidates": [vars(c) for c in candidates]}
+    atomic_write(out / "optimize.json", (json.dumps(summary, indent=1) + "\n").encode())
+    atomic_write(out / "optimize.md", text.encode())
+    for name in ("best.tflite", "optimize.json", "optimize.md"):
+        record(recipe, out / name, "optimize")
+    click.echo(text)
+
+
+def _run_bench(recipe, files, json_path):
+    """edgecnn-bench over `files` interleaved, with accuracy on testset.npz, in a process without TensorFlow."""
+    import subprocess
+
+    cfg = recipe["bench"]
+    argv = [*map(str, files), "--data", str(recipe.build_dir / "testset.npz"), "--threads", str(cfg["threads"]),
+            "--runs", str(cfg["runs"]), "--warmup", str(cfg["warmup"]), "--json", str(json_path), "--quiet"]
     if cfg["test_samples"]:
         argv += ["--samples", str(cfg["test_samples"])]
     status = subprocess.call([sys.executable, "-m", "edgecnn.bench", *argv])
     if status:
         sys.exit(status)
-    record(recipe, out / "bench.json", "bench")
-    click.echo(f"wrote {out / 'bench.json'} (edgecnn report {recipe.path} prints it)")
+
+
+def _make(targets):
+    """Build `targets` with the project's Makefile (exactly the missing or stale work)."""
+    import subprocess
+    from pathlib import Path
+
+    if not Path("Makefile").is_file():
+        missing = [t for t in targets if not Path(t).is_file()]
+        if missing:
+            raise UserError(f"{missing[0]} does not exist and there is no Makefile here to build it; "
+                            f"run edgecnn in the project folder.")
+        return
+    venv = Path(sys.prefix)   # this interpreter's environment is set up: make must not redo it
+    status = subprocess.call(["make", "--no-print-directory", f"VENV={venv}", "-o", f"{venv}/.installed", *targets])
+    if status:
+        raise UserError(f"make could not build the candidates (exit {status}); see its output above.")
 
 
 @main.command("sample-images")

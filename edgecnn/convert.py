@@ -1,8 +1,14 @@
 """Keras -> .tflite with the TFLite converter, always with a fixed batch-1 input signature.
 
 (A dynamic batch dimension makes XNNPACK fail to reshape some models at allocate_tensors.)
-Variants: fp32; fp16 (float16 weights, float32 I/O: the GPU delegate's file); full-int8 with
-uint8/int8/float32 input and output, calibrated on real images.
+Formats (every one of the converter's post-training quantizations):
+  fp32      float32 weights and activations
+  fp16      float16 weights, float32 I/O: the GPU delegate's file (the CPU dequantizes at load)
+  dynamic   int8 weights, float activations, quantized on the fly (no calibration)
+  int8      full integer, calibrated on real images; uint8/int8/float32 I/O
+  int16x8   int16 activations, int8 weights: for models whose activations int8 cannot hold
+`sparse=True` adds the converter's sparsity optimization: pruned weights are stored sparse (DENSIFY
+ops), which XNNPACK's sparse path can use. `keep_float` names tensors the int8 file leaves in float.
 """
 
 import numpy as np
@@ -13,6 +19,7 @@ from edgecnn.tf import tf
 from edgecnn.zoo.registry import inference_model
 
 IO_TYPES = {"uint8": tf.uint8, "int8": tf.int8, "float32": tf.float32}
+CALIBRATED = ("int8", "int16x8")
 
 
 def batch1_converter(model):
@@ -34,16 +41,48 @@ def batch1_converter(model):
         absl_logging.set_verbosity(level)
 
 
+def representative(calibration):
+    return lambda: ([img[None].astype(np.float32)] for img in calibration)
+
+
+def configure(model, fmt, calibration=None, io_type="uint8", sparse=False):
+    """A converter set up for `fmt` (see the module docstring)."""
+    converter = batch1_converter(model)
+    optimizations = [] if fmt == "fp32" else [tf.lite.Optimize.DEFAULT]
+    if sparse:
+        optimizations.append(tf.lite.Optimize.EXPERIMENTAL_SPARSITY)
+    converter.optimizations = optimizations
+    if fmt == "fp16":
+        converter.target_spec.supported_types = [tf.float16]
+    if fmt in CALIBRATED:
+        if calibration is None:
+            raise ValueError(f"{fmt} needs calibration images")
+        converter.representative_dataset = representative(calibration)
+    if fmt == "int8":
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = IO_TYPES[io_type]
+        converter.inference_output_type = IO_TYPES[io_type]
+    if fmt == "int16x8":
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+    return converter
+
+
+def convert(model, fmt, calibration=None, io_type="uint8", sparse=False, keep_float=()):
+    """The .tflite bytes of `model` in format `fmt`."""
+    converter = configure(model, fmt, calibration, io_type, sparse)
+    if keep_float and fmt == "int8":
+        from edgecnn.compress.debug import selective
+        return selective(converter, calibration, keep_float)
+    return converter.convert()
+
+
 def to_fp32(model):
-    return batch1_converter(model).convert()
+    return convert(model, "fp32")
 
 
 def to_fp16(model):
-    """Weights stored as float16; the CPU dequantizes them at load, the GPU delegate computes in fp16."""
-    converter = batch1_converter(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.target_spec.supported_types = [tf.float16]
-    return converter.convert()
+    return convert(model, "fp16")
 
 
 def to_int8(model, calibration, io_type="uint8"):
@@ -52,10 +91,4 @@ def to_int8(model, calibration, io_type="uint8"):
     The model's input is raw [0, 255] pixels, so a uint8 input quantizes with scale 1 and zero point 0:
     camera bytes go in unchanged.
     """
-    converter = batch1_converter(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([img[None].astype(np.float32)] for img in calibration)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = IO_TYPES[io_type]
-    converter.inference_output_type = IO_TYPES[io_type]
-    return converter.convert()
+    return convert(model, "int8", calibration, io_type)

@@ -61,6 +61,32 @@ SCHEMA = {
     "convert": {
         "int8_io": Field("str", "uint8", choices=("uint8", "int8", "float32")),
     },
+    "prune": {
+        "schedule": Field("str", "polynomial", choices=("constant", "polynomial")),
+        "epochs": Field("int", 2, low=1, high=10_000),
+        "learning_rate": Field("float", 0.0005, low=1e-8, high=10.0),
+        "layers": Field("str", "default", choices=("default", "all", "xnnpack")),
+        "only": Field("list", []),
+        "skip": Field("list", []),
+    },
+    "qat": {
+        "epochs": Field("int", 2, low=1, high=10_000),
+        "learning_rate": Field("float", 0.0001, low=1e-8, high=10.0),
+    },
+    "cluster": {
+        "epochs": Field("int", 1, low=1, high=10_000),
+        "learning_rate": Field("float", 0.0001, low=1e-8, high=10.0),
+    },
+    "quantize": {
+        "keep_float": Field("list", []),
+        "keep_worst": Field("int", 0, low=0, high=10_000),
+    },
+    "optimize": {
+        "budget": Field("float", 1.0, low=0.0, high=100.0),
+        "candidates": Field("list", ["fp32", "fp16", "dynamic", "int8", "int16x8", "qat-int8",
+                                     "pruned-50-int8", "pruned-80-int8", "pruned-80-fp32", "pqat-80-int8",
+                                     "clustered-16-int8"]),
+    },
     "bench": {
         "threads": Field("int", 2, low=1, high=1025),
         "runs": Field("int", 50, low=1, high=1_000_000),
@@ -75,8 +101,14 @@ STAGES = {
     "train": ("model", "dataset", "train"),
     "fp32": ("convert",),
     "fp16": ("convert",),
-    "int8": ("convert", "calibration", "dataset"),
+    "dynamic": ("convert",),
+    "int8": ("convert", "calibration", "dataset", "quantize"),
+    "int16x8": ("convert", "calibration", "dataset"),
+    "prune": ("prune", "dataset", "train"),
+    "qat": ("qat", "dataset", "train"),
+    "cluster": ("cluster", "prune", "dataset", "train"),
     "bench": ("bench",),
+    "optimize": ("optimize", "bench"),
 }
 
 
@@ -165,7 +197,25 @@ def validate(raw, source):
             resolved[key] = _check(f"{source}: {section}.{key}", field, given.get(key, field.default))
         out[section] = resolved
     _check_model(out, source)
+    _check_candidates(out, source)
     return out
+
+
+def _check_candidates(data, source):
+    from edgecnn.variants import parse_tflite
+
+    candidates = data["optimize"]["candidates"]
+    if not candidates:
+        raise UserError(f"{source}: optimize.candidates is empty; list .tflite variants such as fp32, int8.")
+    for name in candidates:
+        try:
+            parse_tflite(str(name))
+        except UserError as e:
+            raise UserError(f"{source}: optimize.candidates: {e}") from None
+    for key in ("only", "skip"):
+        for name in data["prune"][key]:
+            if not isinstance(name, str):
+                raise UserError(f"{source}: prune.{key}: got {name!r}, expected layer names.")
 
 
 def _check_model(data, source):

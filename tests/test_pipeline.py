@@ -108,3 +108,34 @@ def test_failed_write_keeps_the_previous_artifact(tmp_path):
             tmp.write_bytes(b"half")
             raise RuntimeError("killed")
     assert target.read_bytes() == b"good" and list(tmp_path.iterdir()) == [target]
+
+
+def test_make_best_tflite_builds_measures_and_chooses(workspace):
+    """Every kind of candidate through make on real data; the choice is the fastest within budget."""
+    candidates = ["fp32", "int8", "int16x8", "pruned-80-int8", "pruned-80-fp32", "qat-int8", "pqat-80-int8",
+                  "clustered-8-int8"]
+    write_recipe(workspace, "tiny", {**TINY, "train": {**TINY["train"], "epochs": 2},
+                                     "prune": {"epochs": 1}, "qat": {"epochs": 1}, "cluster": {"epochs": 1},
+                                     "optimize": {"budget": 2.0, "candidates": candidates}})
+    proc = make(workspace, "build/tiny/best.tflite")
+    out = workspace / "build" / "tiny"
+    summary = json.loads((out / "optimize.json").read_text())
+    rows = {row["variant"]: row for row in summary["candidates"]}
+    assert list(rows) == candidates
+    fp32 = rows["fp32"]
+    within = [r for r in rows.values() if 100 * (fp32["top1"] - r["top1"]) <= 2.0]
+    best = min(within, key=lambda r: r["median_ms"])
+    assert summary["best"] == best["variant"] and best["median_ms"] <= fp32["median_ms"]
+    assert (out / "best.tflite").read_bytes() == (out / f"{best['variant']}.tflite").read_bytes()
+    assert "**best**" in (out / "optimize.md").read_text() and "XNNPACK sparse kernels" in proc.stdout
+    # what each step left
+    assert rows["pruned-80-int8"]["gzip_bytes"] < 0.6 * rows["int8"]["gzip_bytes"]
+    for variant in ("pruned-80", "pqat-80"):
+        report = json.loads((out / f"{variant}.json").read_text())
+        chosen = [row for row in report["layers"] if row["sparsity"] > 0]
+        assert chosen and all(row["sparsity"] > 0.79 for row in chosen), variant
+    assert "does not fit XNNPACK's sparse path" in " ".join(summary["notes"])
+    assert fp32["top1"] > 0.75 and rows["int8"]["top1"] > fp32["top1"] - 0.03
+
+    again = make(workspace, "build/tiny/best.tflite")
+    assert commands(again) == [] and "is up to date" in again.stdout

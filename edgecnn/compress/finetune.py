@@ -1,0 +1,50 @@
+"""Fine-tuning a compressed model on the recipe's data, under the same tf.distribute strategy as training."""
+
+import sys
+
+from edgecnn.data.datasets import load_splits
+from edgecnn.data.pipeline import make_dataset
+from edgecnn.tf import keras
+
+
+def finetune(recipe, make_model, epochs, learning_rate, callbacks=(), verbose=None):
+    """Build the model with `make_model(steps_per_epoch)` inside the strategy's scope, fit it, return (model, history rows).
+
+    The learning rate is constant: fine-tuning starts from a trained model, and the pruning schedule
+    (when there is one) is the thing that moves.
+    """
+    from edgecnn.train import pick_strategy
+
+    cfg = recipe["train"]
+    keras.utils.set_random_seed(cfg["seed"])
+    data = load_splits(recipe["dataset"], cfg["seed"])
+    steps = -(-len(data.x_train) // cfg["batch_size"])
+    with pick_strategy().scope():
+        model = make_model(steps)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                      loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+    train_ds = make_dataset(data.x_train, data.y_train, cfg["batch_size"], True, cfg["augmentation"], cfg["seed"])
+    val_ds = make_dataset(data.x_val, data.y_val, 512, False)
+    fit = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=list(callbacks),
+                    verbose=(1 if sys.stdout.isatty() else 2) if verbose is None else verbose)
+    rows = [{"epoch": i + 1, **{k: float(v[i]) for k, v in fit.history.items()}} for i in range(epochs)]
+    return model, rows
+
+
+
+def copy_layer(layer):
+    """A new layer with the same config and weights (its variables created in the current strategy scope).
+
+    Wrappers such as tfmot's clustering read the weights when they are built, so they must be in place
+    before wrapping; cloning a model this way keeps every trained value.
+    """
+    new = layer.__class__.from_config(layer.get_config())
+    if layer.weights:
+        new.build(layer.input_shape)
+        new.set_weights(layer.get_weights())
+    return new
+
+
+def clone_with(model, wrap):
+    """The model rebuilt layer by layer from copies; `wrap(layer_copy, original)` may wrap any of them."""
+    return keras.models.clone_model(model, clone_function=lambda layer: wrap(copy_layer(layer), layer))

@@ -1,0 +1,174 @@
+"""Pruning, QAT, clustering and the converter's quantizations, on the zoo's models (tfmot underneath)."""
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from edgecnn import convert
+from edgecnn.bench.runtime import pick_runtime
+from edgecnn.compress import prune as pruning
+from edgecnn.compress.debug import layer_errors, selective, tensors_for
+from edgecnn.compress.qat import quantize_aware
+from edgecnn.data.calibration import load_calibration
+from edgecnn.errors import UserError
+from edgecnn.recipe import Recipe, validate
+from edgecnn.tf import keras
+from edgecnn.zoo import build_model
+
+
+def interpreter(blob, tmp_path, name="m.tflite"):
+    path = tmp_path / name
+    path.write_bytes(blob)
+    interp = pick_runtime().interpreter(path, 1)
+    interp.allocate_tensors()
+    return interp
+
+
+def ops(interp):
+    return [d["op_name"] for d in interp._get_ops_details()]
+
+
+@pytest.fixture(scope="module")
+def calibration():
+    return load_calibration(ROOT / "calib_data" / "fashion_mnist", (32, 32, 1), 50)
+
+
+def test_default_layer_selection_leaves_first_conv_depthwise_and_classifier_dense(tiny_models):
+    model, _ = tiny_models
+    chosen = pruning.select_layers(model)
+    assert "Conv1" not in chosen and "predictions" not in chosen
+    assert "block_1_expand" in chosen and "Conv_1" in chosen
+    assert not any("depthwise" in name for name in chosen)
+    assert set(pruning.select_layers(model, "xnnpack")) <= set(chosen) | {"Conv1"}
+    assert {"Conv1", "predictions"} <= set(pruning.select_layers(model, "all"))
+    assert pruning.select_layers(model, skip=["Conv_1"]) == [n for n in chosen if n != "Conv_1"]
+
+
+def test_layers_pruning_cannot_wrap_are_named(tiny_models):
+    model, _ = tiny_models
+    with pytest.raises(UserError, match=r"cannot prune rescale \(Rescaling\), bn_Conv1 \(BatchNormalization\)"):
+        pruning.select_layers(model, only=["rescale", "bn_Conv1"])
+    with pytest.raises(UserError, match="has no layer 'block_99_expand'"):
+        pruning.select_layers(model, only=["block_99_expand"])
+
+
+def recipe(**sections):
+    data = {"model": {"name": "mobilenet_v2", "options": {"alpha": 0.35, "bn_momentum": 0.9}},
+            "dataset": {"name": "fashion_mnist", "train_samples": 1024},
+            "train": {"epochs": 1, "batch_size": 64, "seed": 0}, **sections}
+    return Recipe("t", ROOT / "recipes" / "t.yaml", validate(data, "t.yaml"))
+
+
+def test_schedules():
+    constant, polynomial = pruning.schedule("constant", 0.8, 100), pruning.schedule("polynomial", 0.8, 100)
+    assert constant.get_config()["config"]["target_sparsity"] == 0.8
+    assert polynomial.get_config()["config"]["final_sparsity"] == 0.8
+    assert polynomial.get_config()["config"]["end_step"] == 100
+
+
+def test_pruning_reaches_the_target_on_the_selected_layers(tiny_models, tmp_path):
+    model, _ = tiny_models
+    r = recipe(prune={"epochs": 1})
+    pruned, history = pruning.prune(r, model, 0.75)
+    rows = {row["layer"]: row for row in pruning.sparsity_report(pruned)}
+    chosen = pruning.select_layers(model)
+    assert all(abs(rows[name]["sparsity"] - 0.75) < 0.01 for name in chosen), rows
+    assert rows["Conv1"]["sparsity"] == 0 and rows["predictions"]["sparsity"] == 0
+    assert len(history) == 1 and "val_accuracy" in history[0]
+    assert not any("prune_low_magnitude" in layer.name for layer in pruned.layers)   # wrappers stripped
+    dense, sparse = convert.convert(pruned, "fp32"), convert.convert(pruned, "fp32", sparse=True)
+    assert "DENSIFY" in ops(interpreter(sparse, tmp_path)) and "DENSIFY" not in ops(interpreter(dense, tmp_path, "d"))
+    assert len(sparse) < 0.6 * len(dense)
+    ok, why = pruning.sparse_path(pruned)
+    assert not ok and "Conv2D 3x3" in why       # a 1-channel, stride-1 stem cannot take XNNPACK's sparse path
+
+
+def reference_kernels(blob):
+    """An interpreter without XNNPACK (LiteRT's own option; the bench gets it with issue 5)."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    interp = Interpreter(model_content=blob, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interp.allocate_tensors()
+    return interp
+
+
+@pytest.mark.parametrize("name, options, floats", [
+    ("mobilenet_v2", {"alpha": 0.35}, []),
+    ("mobilenet_v3_small", {}, []),                                 # hard-swish and squeeze-excite
+    ("efficientnet_b0", {}, ["normalization (Normalization)"]),
+    ("squeezenet1_1", {}, []),
+])
+def test_qat_annotates_every_zoo_family_or_names_what_stays_float(name, options, floats, calibration, tmp_path):
+    model = build_model(name, (32, 32, 1), 10, options)
+    qmodel, stays_float = quantize_aware(model)
+    assert stays_float == floats
+    x = calibration[:4].astype(np.float32)
+    assert qmodel(x).shape == (4, 10)
+    blob = convert.convert(qmodel, "int8", calibration)
+    # LiteRT 2.3.0's XNNPACK aborts ("double free or corruption") allocating the QAT EfficientNet-B0 int8
+    # file; its reference kernels run it. Known, reported in the README.
+    interp = reference_kernels(blob) if name == "efficientnet_b0" else interpreter(blob, tmp_path)
+    interp.set_tensor(interp.get_input_details()[0]["index"], calibration[:1])
+    interp.invoke()
+    assert interp.get_input_details()[0]["dtype"] == np.uint8 and "CONV_2D" in ops(interp)
+
+
+def test_prune_preserving_qat_keeps_zeros(tiny_models):
+    model, _ = tiny_models
+    pruned = keras.models.clone_model(model)
+    pruned.set_weights(model.get_weights())
+    kernel = pruned.get_layer("block_1_expand").kernel
+    values = kernel.numpy()
+    values[np.abs(values) < np.quantile(np.abs(values), 0.8)] = 0
+    kernel.assign(values)
+    r = recipe(qat={"epochs": 1})
+    from edgecnn.compress.qat import qat
+
+    qmodel, _, _ = qat(r, pruned, prune_preserving=True)
+    row = next(row for row in pruning.sparsity_report(qmodel) if row["layer"].endswith("block_1_expand"))
+    assert row["sparsity"] >= 0.79
+
+
+def test_clustering_leaves_k_values_per_layer(tiny_models):
+    model, _ = tiny_models
+    from edgecnn.compress.cluster import cluster, distinct_values
+
+    clustered, _ = cluster(recipe(cluster={"epochs": 1}), model, 8)
+    assert distinct_values(clustered, pruning.select_layers(model)) <= 8
+    assert len(np.unique(clustered.get_layer("Conv1").kernel.numpy())) > 8      # not selected: untouched
+
+
+def test_every_post_training_quantization_loads_and_runs(tiny_models, calibration, tmp_path):
+    model, _ = tiny_models
+    x = calibration[:1].astype(np.float32)
+    expected = model(x).numpy()
+    # int8: test_convert. int16x8 of this untrained model fails LiteRT's overflow check in a depthwise
+    # conv; trained models convert and run (test_pipeline's optimize run benchmarks one).
+    for fmt in ("fp32", "fp16", "dynamic"):
+        interp = interpreter(convert.convert(model, fmt, calibration), tmp_path, f"{fmt}.tflite")
+        inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+        assert inp["dtype"] == np.float32, fmt
+        interp.set_tensor(inp["index"], x)
+        interp.invoke()
+        assert np.abs(interp.get_tensor(out["index"]) - expected).max() < 0.05, fmt
+        weights = {d["dtype"] for d in interp.get_tensor_details() if len(d["shape"]) == 4 and d["shape"][0] > 1}
+        stored = {"fp32": np.float32, "fp16": np.float16, "dynamic": np.int8}[fmt]
+        assert stored in weights and (fmt != "fp32" or weights == {np.float32}), (fmt, weights)
+
+
+def test_quantization_debugger_and_selective_quantization(tiny_models, calibration, tmp_path):
+    model, _ = tiny_models
+    rows = layer_errors(convert.configure(model, "int8", calibration), calibration)
+    assert rows and all(rows[i]["rmse/scale"] >= rows[i + 1]["rmse/scale"] for i in range(len(rows) - 1))
+    keep = tensors_for(rows, ["block_1_expand"])
+    assert keep and all("block_1_expand" in t for t in keep)
+    with pytest.raises(UserError, match="names block_99, which the int8 file does not have"):
+        tensors_for(rows, ["block_99"])
+    full = interpreter(convert.convert(model, "int8", calibration, "float32"), tmp_path, "full.tflite")
+    mixed = interpreter(selective(convert.configure(model, "int8", calibration), calibration, keep), tmp_path)
+
+    def float_convs(interp):
+        dtypes = {d["index"]: d["dtype"] for d in interp.get_tensor_details()}
+        return sum(1 for d in interp._get_ops_details() if d["op_name"] == "CONV_2D" and dtypes[d["inputs"][1]] == np.float32)
+
+    assert float_convs(full) == 0 and float_convs(mixed) == 1

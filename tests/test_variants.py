@@ -1,0 +1,50 @@
+"""Variant names and the choice of the variant to ship: pure logic, no TensorFlow."""
+
+import pytest
+
+from edgecnn.compress.choose import Candidate, choose, table
+from edgecnn.errors import UserError
+from edgecnn.variants import parse_source, parse_tflite
+
+
+def test_variant_names():
+    source, fmt = parse_tflite("pqat-80-int8")
+    assert (source.kind, source.level, source.sparsity, fmt) == ("pqat", 80, 0.8, "int8")
+    assert source.file == "pqat-80.h5" and source.parent == "pruned-80" and source.stage == "qat" and source.sparse
+    source, fmt = parse_tflite("int16x8")
+    assert (source.name, source.file, fmt) == ("model", "model.keras", "int16x8")
+    assert parse_source("clustered-16").file == "clustered-16.keras"
+    assert parse_tflite("pruned-0-fp32")[0].sparsity == 0.0
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("pruned-100-int8", "sparsity 100 % is outside [0, 100)"),
+    ("clustered-1-int8", "1 clusters is outside [2, 256]"),
+    ("qat-fp32", "converts to int8 only"),
+    ("int4", "must end in one of fp32, fp16, dynamic, int8, int16x8"),
+    ("sparse-int8", "'sparse' is not a model variant"),
+    ("model-int8", "named by format alone (int8)"),
+])
+def test_bad_variant_names(name, expected):
+    with pytest.raises(UserError, match=expected.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+        parse_tflite(name)
+
+
+def candidates():
+    return [Candidate("fp32", 1000, 900, 0.910, 1.00), Candidate("int8", 300, 250, 0.905, 0.80),
+            Candidate("pruned-80-int8", 250, 100, 0.880, 0.50), Candidate("fp16", 500, 450, 0.910, 1.01)]
+
+
+def test_choose_the_fastest_within_budget():
+    pool = candidates()
+    assert choose(pool, pool[0], 1.0).variant == "int8"           # pruned-80 is faster but 3 points down
+    assert choose(pool, pool[0], 3.0).variant == "pruned-80-int8"
+    assert choose(pool, pool[0], 0.0).variant == "fp32"           # fp32 never loses to itself
+    text = table(pool, pool[0], 1.0, choose(pool, pool[0], 1.0))
+    assert "| int8 | 0 KB | 0 KB | 0.30x | 90.50 % | -0.50 | 0.800 | 0.80x | **best** |" in text
+
+
+def test_a_budget_no_candidate_meets_names_the_closest():
+    pool = candidates()
+    with pytest.raises(UserError, match=r"no candidate is within 0.1 points .* the closest is int8 at 90.50 %"):
+        choose(pool, pool[0], 0.1, eligible={"int8", "pruned-80-int8"})
