@@ -90,8 +90,8 @@ def test_stage_configs_change_only_with_their_sections(tmp_path, monkeypatch):
     assert recipes.write_stage_configs(r) == list(recipes.STAGES)
     assert recipes.write_stage_configs(r) == []
     r.data["bench"]["runs"] = 7
-    assert recipes.write_stage_configs(r) == ["bench"]
+    assert recipes.write_stage_configs(r) == ["bench", "optimize"]     # optimize measures with bench's settings
     r.data["calibration"]["samples"] = 10
-    assert recipes.write_stage_configs(r) == ["int8"]
+    assert recipes.write_stage_configs(r) == ["int8", "int16x8"]      # both calibrate
     saved = json.loads((tmp_path / "build" / r.name / "stages" / "bench.json").read_text())
     assert saved["bench"]["runs"] == 7
