@@ -197,11 +197,11 @@ def validate(raw, source):
             resolved[key] = _check(f"{source}: {section}.{key}", field, given.get(key, field.default))
         out[section] = resolved
     _check_model(out, source)
-    _check_candidates(out, source)
+    _check_compress(out, source)
     return out
 
 
-def _check_candidates(data, source):
+def _check_compress(data, source):
     from edgecnn.variants import parse_tflite
 
     candidates = data["optimize"]["candidates"]

@@ -9,7 +9,6 @@ import tensorflow_model_optimization as tfmot
 
 from edgecnn.compress.finetune import clone_with, finetune
 from edgecnn.compress.prune import select_layers
-from edgecnn.tf import keras
 
 clustering = tfmot.clustering.keras
 

@@ -7,7 +7,6 @@ and the classifier; depthwise convolutions stay dense (9 weights per channel, li
 PruneForLatencyOnXNNPack choice); `all` prunes every layer tfmot can.
 """
 
-import numpy as np
 import tensorflow_model_optimization as tfmot
 from tensorflow_model_optimization.python.core.sparsity.keras.prune_registry import PruneRegistry
 
