@@ -60,16 +60,20 @@ build/%/testset.npz: build/%/stages/data.json
 
 # --- variants (names as in edgecnn/variants.py) --------------------------------------------------
 # build/<r>/<FORMAT>.tflite from model.keras, build/<r>/<SOURCE>-<FORMAT>.tflite from a compressed
-# model: SOURCE is pruned-NN, clustered-K (.keras) or qat, pqat-NN (.h5); FORMAT is fp32 fp16 dynamic
-# int8 int16x8. Make's functions below read the recipe folder, source and format from the target name.
+# model. SOURCE names the steps from the trained model in order: pruned-NN, clustered-K (.keras), qat
+# (.h5), e.g. pruned-80, pruned-80-clustered-8, pruned-80-qat; each is made from the source before its
+# last step. FORMAT is fp32 fp16 dynamic int8 int16x8. The functions below read the recipe folder,
+# source, last step and parent from the target name; edgecnn rejects names that break the grammar.
 .SECONDEXPANSION:
 recipe_of = $(patsubst %/,%,$(dir $1))
 format_of = $(lastword $(subst -, ,$(notdir $1)))
 source_of = $(or $(patsubst %-$(call format_of,$1),%,$(filter %-$(call format_of,$1),$(notdir $1))),model)
-kind_of   = $(firstword $(subst -, ,$1))
-file_of   = $(1)$(if $(filter qat pqat,$(call kind_of,$1)),.h5,.keras)
-parent_of = $(if $(filter pqat,$(call kind_of,$1)),pruned-$(word 2,$(subst -, ,$1)),model)
-stage_of  = $(patsubst pruned,prune,$(patsubst clustered,cluster,$(patsubst pqat,qat,$(call kind_of,$1))))
+level_of  = $(lastword $(subst -, ,$1))
+kind_of   = $(if $(filter qat,$(call level_of,$1)),qat,$(if $(findstring clustered-$(call level_of,$1),$1),clustered,$(firstword $(subst -, ,$1))))
+step_of   = $(if $(filter qat,$(call kind_of,$1)),qat,$(call kind_of,$1)-$(call level_of,$1))
+parent_of = $(or $(patsubst %-$(call step_of,$1),%,$(filter %-$(call step_of,$1),$1)),model)
+file_of   = $(1)$(if $(filter qat,$(call kind_of,$1)),.h5,.keras)
+stage_of  = $(patsubst pruned,prune,$(patsubst clustered,cluster,$(call kind_of,$1)))
 
 build/%.tflite: build/$$(call recipe_of,$$*)/$$(call file_of,$$(call source_of,$$*)) \
                 build/$$(call recipe_of,$$*)/stages/$$(call format_of,$$*).json $(CALIB)

@@ -81,7 +81,7 @@ def _load_source(recipe, source):
     path = recipe.build_dir / source.file
     if not path.is_file():
         raise UserError(f"{path} does not exist; run 'make {path}' first.")
-    if source.kind in ("qat", "pqat"):
+    if source.kind == "qat":
         from edgecnn.compress.qat import load_qat
 
         return load_qat(path)
@@ -100,9 +100,12 @@ def _calibration(recipe):
 @main.command()
 @_recipe_arg
 @click.option("--variant", required=True, metavar="VARIANT",
-              help="pruned-NN (NN % sparsity), clustered-K (K clusters), qat, or pqat-NN")
+              help="pruned-NN (NN % sparsity), clustered-K (K clusters), qat, or steps in that order: pruned-80-qat")
 def compress(recipe_path, variant):
-    """Prune, cluster or quantization-aware train build/NAME/model.keras; writes VARIANT.keras/.h5 + .json.
+    """Prune, cluster or quantization-aware train a model under build/NAME/; writes VARIANT.keras/.h5 + .json.
+
+    The last step of VARIANT is applied to the variant before it (model.keras for a single step):
+    pruned-80-clustered-8 clusters pruned-80.keras keeping its zeros.
 
     The .json holds the fine-tuning history and what the step left: per-layer sparsity, distinct
     values, layers that stayed float, and whether XNNPACK's sparse path can run the graph.
@@ -113,7 +116,7 @@ def compress(recipe_path, variant):
     source = parse_source(variant)
     if source.kind == "model":
         raise UserError("the trained model is built by 'edgecnn train'; compress makes pruned-NN, "
-                        "clustered-K, qat or pqat-NN.")
+                        "clustered-K, qat or a chain of them such as pruned-80-qat.")
     model = _load_source(recipe, parse_source(source.parent))
     from edgecnn.artifacts import atomic_path, atomic_write, record
     from edgecnn.compress import prune as pruning
@@ -124,11 +127,11 @@ def compress(recipe_path, variant):
     elif source.kind == "clustered":
         from edgecnn.compress.cluster import cluster
 
-        result, info["history"] = cluster(recipe, model, source.level)
+        result, info["history"] = cluster(recipe, model, source.clusters, keep_zeros=source.percent > 0)
     else:
         from edgecnn.compress.qat import qat
 
-        result, info["history"], info["stays_float"] = qat(recipe, model, prune_preserving=source.kind == "pqat")
+        result, info["history"], info["stays_float"] = qat(recipe, model, keep_zeros=source.percent > 0)
         if info["stays_float"]:
             click.echo(f"{variant}: {len(info['stays_float'])} layer(s) tfmot cannot quantize stay float: "
                        f"{', '.join(info['stays_float'])}")
@@ -155,7 +158,7 @@ def convert(recipe_path, variant):
     """Convert a Keras model under build/NAME/ to build/NAME/VARIANT.tflite (batch-1 signature).
 
     FORMAT is fp32, fp16, dynamic, int8 or int16x8; SOURCE (default: the trained model) is pruned-NN,
-    clustered-K, qat or pqat-NN. Pruned sources are stored sparse.
+    clustered-K, qat or a chain of them (pruned-80-qat). Pruned fp32/fp16 files store their zeros sparse.
     """
     from edgecnn.variants import parse_tflite
 
@@ -166,8 +169,8 @@ def convert(recipe_path, variant):
     from edgecnn.artifacts import atomic_write, record
 
     calibration = _calibration(recipe) if fmt in conv.CALIBRATED else None
-    keep = _keep_float(recipe, model, calibration) if fmt == "int8" and source.kind not in ("qat", "pqat") else []
-    blob = conv.convert(model, fmt, calibration, recipe["convert"]["int8_io"], sparse=source.sparse, keep_float=keep)
+    keep = _keep_float(recipe, model, calibration) if fmt == "int8" and source.kind != "qat" else []
+    blob = conv.convert(model, fmt, calibration, recipe["convert"]["int8_io"], sparse=source.stored_sparse(fmt), keep_float=keep)
     out = recipe.build_dir / f"{variant}.tflite"
     atomic_write(out, blob)
     record(recipe, out, fmt)

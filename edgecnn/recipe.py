@@ -84,7 +84,7 @@ SCHEMA = {
     "optimize": {
         "budget": Field("float", 1.0, low=0.0, high=100.0),
         "candidates": Field("list", ["fp32", "fp16", "dynamic", "int8", "int16x8", "qat-int8",
-                                     "pruned-50-int8", "pruned-80-int8", "pruned-80-fp32", "pqat-80-int8",
+                                     "pruned-50-int8", "pruned-80-int8", "pruned-80-fp32", "pruned-80-qat-int8",
                                      "clustered-16-int8"]),
     },
     "bench": {

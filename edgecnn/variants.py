@@ -1,13 +1,15 @@
 """Variant names: what a file under build/<recipe>/ holds, read from its name alone.
 
-Keras models (the sources):
-    model          the trained float model                          model.keras
-    pruned-NN      NN % of the selected layers' weights set to zero  pruned-NN.keras
-    clustered-K    K shared values per selected layer               clustered-K.keras
-    qat            quantization-aware trained from model            qat.h5
-    pqat-NN        quantization-aware trained, pruned-NN's zeros kept pqat-NN.h5
-.tflite files: FORMAT (from model) or SOURCE-FORMAT, FORMAT one of fp32 fp16 dynamic int8 int16x8;
-QAT sources convert to int8 only. Examples: int8, pruned-80-int8, pruned-80-fp32, qat-int8, pqat-80-int8.
+A Keras model (a source) is named by the steps that made it from the trained model, in order:
+    model                       the trained float model                                model.keras
+    pruned-NN                   NN % of the selected layers' weights set to zero       pruned-NN.keras
+    clustered-K                 K shared values per selected layer                     clustered-K.keras
+    qat                         quantization-aware trained                             qat.h5
+    pruned-NN-clustered-K       clustered with pruned-NN's zeros kept                  pruned-NN-clustered-K.keras
+    pruned-NN-qat               quantization-aware trained, pruned-NN's zeros kept     pruned-NN-qat.h5
+(tfmot's collaborative optimizations: sparsity-preserving clustering and pruning-preserving QAT.)
+A .tflite file is FORMAT (from model) or SOURCE-FORMAT, FORMAT one of fp32 fp16 dynamic int8 int16x8;
+QAT sources convert to int8 only. Examples: int8, pruned-80-int8, pruned-80-qat-int8, clustered-16-int8.
 
 QAT models are saved as HDF5: tfmot's quantize layers do not reload from the .keras format.
 The Makefile mirrors these rules (see its "variants" section).
@@ -19,52 +21,55 @@ from dataclasses import dataclass
 from edgecnn.errors import UserError
 
 FORMATS = ("fp32", "fp16", "dynamic", "int8", "int16x8")
-KINDS = ("model", "pruned", "clustered", "qat", "pqat")
-EXAMPLES = "int8, pruned-80-int8, pruned-80-fp32, qat-int8, pqat-80-int8, clustered-16-int8"
+SPARSE_FORMATS = ("fp32", "fp16")      # XNNPACK's sparse path is float-only; quantized files stay dense
+EXAMPLES = "int8, pruned-80-int8, pruned-80-fp32, qat-int8, pruned-80-qat-int8, pruned-80-clustered-8-int8"
+STEP = r"pruned-\d+|clustered-\d+|qat"
+ORDER = ("pruned", "clustered", "qat")
 
 
 @dataclass(frozen=True)
 class Source:
-    name: str          # pruned-80
-    kind: str          # pruned
-    level: int = None  # 80 (per cent sparsity) or 16 (clusters)
+    name: str               # pruned-80-clustered-8
+    kind: str               # the last step: model, pruned, clustered or qat
+    parent: str = None      # the source this one is trained from: pruned-80 (None for the model itself)
+    percent: int = 0        # per cent sparsity, kept by every step after pruning
+    clusters: int = 0       # shared values per selected layer
 
     @property
     def file(self):
-        return f"{self.name}.h5" if self.kind in ("qat", "pqat") else f"{self.name}.keras"
-
-    @property
-    def parent(self):
-        """The source this one is trained from (None for the trained model itself)."""
-        return {"model": None, "pqat": f"pruned-{self.level}"}.get(self.kind, "model")
+        return f"{self.name}.h5" if self.kind == "qat" else f"{self.name}.keras"
 
     @property
     def stage(self):
-        return {"model": "train", "pruned": "prune", "clustered": "cluster", "qat": "qat", "pqat": "qat"}[self.kind]
+        return {"model": "train", "pruned": "prune", "clustered": "cluster", "qat": "qat"}[self.kind]
 
     @property
     def sparsity(self):
-        return self.level / 100 if self.kind in ("pruned", "pqat") else 0.0
+        return self.percent / 100
 
-    @property
-    def sparse(self):
-        """Store weights sparse in the .tflite (the converter's sparsity optimization)."""
-        return self.kind in ("pruned", "pqat")
+    def stored_sparse(self, fmt):
+        """Store the zeros sparse (the converter's sparsity optimization), where XNNPACK can use them."""
+        return self.percent > 0 and fmt in SPARSE_FORMATS
 
 
 def parse_source(name):
-    match = re.fullmatch(r"(model|qat)|(pruned|pqat|clustered)-(\d+)", name)
-    if not match:
-        raise UserError(f"'{name}' is not a model variant; expected model, qat, pruned-NN, pqat-NN "
-                        f"(NN: per cent sparsity) or clustered-K (K: clusters).")
-    if match.group(1):
-        return Source(name, match.group(1))
-    kind, level = match.group(2), int(match.group(3))
-    if kind in ("pruned", "pqat") and not 0 <= level < 100:
-        raise UserError(f"'{name}': sparsity {level} % is outside [0, 100); use e.g. {kind}-80 for 80 %.")
-    if kind == "clustered" and not 2 <= level <= 256:
-        raise UserError(f"'{name}': {level} clusters is outside [2, 256]; use e.g. clustered-16.")
-    return Source(name, kind, level)
+    if name == "model":
+        return Source("model", "model")
+    steps = re.findall(STEP, name) if re.fullmatch(rf"(?:{STEP})(?:-(?:{STEP}))*", name) else []
+    kinds = [step.split("-")[0] for step in steps]
+    if not steps or kinds != sorted(set(kinds), key=ORDER.index):
+        raise UserError(f"'{name}' is not a model variant; expected model, or the steps from it in this order: "
+                        f"pruned-NN (NN: per cent sparsity), clustered-K (K: clusters), qat; "
+                        f"e.g. pruned-80, pruned-80-qat, pruned-80-clustered-8.")
+    levels = {kind: int(step.split("-")[1]) for kind, step in zip(kinds, steps) if kind != "qat"}
+    if not 0 <= levels.get("pruned", 0) < 100:
+        raise UserError(f"'{name}': sparsity {levels['pruned']} % is outside [0, 100); use e.g. pruned-80 for 80 %.")
+    if not 2 <= levels.get("clustered", 2) <= 256:
+        raise UserError(f"'{name}': {levels['clustered']} clusters is outside [2, 256]; use e.g. clustered-16.")
+    if kinds[-2:] == ["clustered", "qat"]:
+        raise UserError(f"'{name}': QAT after clustering is not supported; convert "
+                        f"{'-'.join(steps[:-1])} directly (e.g. {'-'.join(steps[:-1])}-int8).")
+    return Source(name, kinds[-1], "-".join(steps[:-1]) or "model", levels.get("pruned", 0), levels.get("clustered", 0))
 
 
 def parse_tflite(name):
@@ -76,6 +81,6 @@ def parse_tflite(name):
     if base == "model":
         raise UserError(f"'{name}': the trained model's files are named by format alone ({fmt}).")
     source = parse_source(base or "model")
-    if source.kind in ("qat", "pqat") and fmt != "int8":
+    if source.kind == "qat" and fmt != "int8":
         raise UserError(f"'{name}': a quantization-aware trained model converts to int8 only ({base}-int8).")
     return source, fmt

@@ -113,7 +113,9 @@ def test_qat_annotates_every_zoo_family_or_names_what_stays_float(name, options,
     assert interp.get_input_details()[0]["dtype"] == np.uint8 and "CONV_2D" in ops(interp)
 
 
-def test_prune_preserving_qat_keeps_zeros(tiny_models):
+@pytest.fixture(scope="module")
+def hand_pruned(tiny_models):
+    """The tiny model with 80 % of block_1_expand's weights (the smallest magnitudes) set to zero."""
     model, _ = tiny_models
     pruned = keras.models.clone_model(model)
     pruned.set_weights(model.get_weights())
@@ -121,20 +123,26 @@ def test_prune_preserving_qat_keeps_zeros(tiny_models):
     values = kernel.numpy()
     values[np.abs(values) < np.quantile(np.abs(values), 0.8)] = 0
     kernel.assign(values)
-    r = recipe(qat={"epochs": 1})
+    return pruned
+
+
+def sparsity_of(model, name):
+    return next(row for row in pruning.sparsity_report(model) if row["layer"].endswith(name))["sparsity"]
+
+
+def test_prune_preserving_qat_keeps_zeros(hand_pruned):
     from edgecnn.compress.qat import qat
 
-    qmodel, _, _ = qat(r, pruned, prune_preserving=True)
-    row = next(row for row in pruning.sparsity_report(qmodel) if row["layer"].endswith("block_1_expand"))
-    assert row["sparsity"] >= 0.79
+    qmodel, _, _ = qat(recipe(qat={"epochs": 1}), hand_pruned, keep_zeros=True)
+    assert sparsity_of(qmodel, "block_1_expand") >= 0.79
 
 
-def test_clustering_leaves_k_values_per_layer(tiny_models):
-    model, _ = tiny_models
+def test_sparsity_preserving_clustering_leaves_k_values_and_the_zeros(hand_pruned):
     from edgecnn.compress.cluster import cluster, distinct_values
 
-    clustered, _ = cluster(recipe(cluster={"epochs": 1}), model, 8)
-    assert distinct_values(clustered, pruning.select_layers(model)) <= 8
+    clustered, _ = cluster(recipe(cluster={"epochs": 1}), hand_pruned, 8, keep_zeros=True)
+    assert distinct_values(clustered, pruning.select_layers(hand_pruned)) <= 8
+    assert sparsity_of(clustered, "block_1_expand") >= 0.79
     assert len(np.unique(clustered.get_layer("Conv1").kernel.numpy())) > 8      # not selected: untouched
 
 

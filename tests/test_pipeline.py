@@ -112,8 +112,8 @@ def test_failed_write_keeps_the_previous_artifact(tmp_path):
 
 def test_make_best_tflite_builds_measures_and_chooses(workspace):
     """Every kind of candidate through make on real data; the choice is the fastest within budget."""
-    candidates = ["fp32", "int8", "int16x8", "pruned-80-int8", "pruned-80-fp32", "qat-int8", "pqat-80-int8",
-                  "clustered-8-int8"]
+    candidates = ["fp32", "int8", "pruned-80-int8", "pruned-80-fp32", "pruned-80-qat-int8",
+                  "pruned-80-clustered-8-int8"]
     write_recipe(workspace, "tiny", {**TINY, "train": {**TINY["train"], "epochs": 2},
                                      "prune": {"epochs": 1}, "qat": {"epochs": 1}, "cluster": {"epochs": 1},
                                      "optimize": {"budget": 2.0, "candidates": candidates}})
@@ -130,7 +130,9 @@ def test_make_best_tflite_builds_measures_and_chooses(workspace):
     assert "**best**" in (out / "optimize.md").read_text() and "XNNPACK sparse kernels" in proc.stdout
     # what each step left
     assert rows["pruned-80-int8"]["gzip_bytes"] < 0.6 * rows["int8"]["gzip_bytes"]
-    for variant in ("pruned-80", "pqat-80"):
+    assert rows["pruned-80-clustered-8-int8"]["gzip_bytes"] < rows["pruned-80-int8"]["gzip_bytes"]
+    assert rows["pruned-80-fp32"]["bytes"] < 0.6 * rows["fp32"]["bytes"]       # stored sparse
+    for variant in ("pruned-80", "pruned-80-qat", "pruned-80-clustered-8"):
         report = json.loads((out / f"{variant}.json").read_text())
         chosen = [row for row in report["layers"] if row["sparsity"] > 0]
         assert chosen and all(row["sparsity"] > 0.79 for row in chosen), variant
@@ -139,3 +141,4 @@ def test_make_best_tflite_builds_measures_and_chooses(workspace):
 
     again = make(workspace, "build/tiny/best.tflite")
     assert commands(again) == [] and "is up to date" in again.stdout
+

@@ -8,12 +8,16 @@ from edgecnn.variants import parse_source, parse_tflite
 
 
 def test_variant_names():
-    source, fmt = parse_tflite("pqat-80-int8")
-    assert (source.kind, source.level, source.sparsity, fmt) == ("pqat", 80, 0.8, "int8")
-    assert source.file == "pqat-80.h5" and source.parent == "pruned-80" and source.stage == "qat" and source.sparse
+    source, fmt = parse_tflite("pruned-80-qat-int8")
+    assert (source.kind, source.percent, source.sparsity, fmt) == ("qat", 80, 0.8, "int8")
+    assert source.file == "pruned-80-qat.h5" and source.parent == "pruned-80" and source.stage == "qat"
+    assert not source.stored_sparse(fmt) and parse_source("pruned-80").stored_sparse("fp32")
+    source = parse_source("pruned-80-clustered-8")
+    assert (source.kind, source.parent, source.percent, source.clusters, source.stage) == \
+        ("clustered", "pruned-80", 80, 8, "cluster")
     source, fmt = parse_tflite("int16x8")
     assert (source.name, source.file, fmt) == ("model", "model.keras", "int16x8")
-    assert parse_source("clustered-16").file == "clustered-16.keras"
+    assert parse_source("clustered-16").file == "clustered-16.keras" and parse_source("qat").parent == "model"
     assert parse_tflite("pruned-0-fp32")[0].sparsity == 0.0
 
 
@@ -23,6 +27,9 @@ def test_variant_names():
     ("qat-fp32", "converts to int8 only"),
     ("int4", "must end in one of fp32, fp16, dynamic, int8, int16x8"),
     ("sparse-int8", "'sparse' is not a model variant"),
+    ("qat-pruned-80-int8", "the steps from it in this order: pruned-NN"),
+    ("pruned-80-pruned-50-int8", "the steps from it in this order"),
+    ("clustered-16-qat-int8", "QAT after clustering is not supported; convert clustered-16 directly"),
     ("model-int8", "named by format alone (int8)"),
 ])
 def test_bad_variant_names(name, expected):

@@ -3,7 +3,7 @@
 Each layer is annotated the way tfmot's default 8-bit registry knows (BatchNorm is folded into the
 convolution before it), or with OutputQuantizeConfig for the weightless layers the registry lacks
 (Rescaling, Multiply, HardSwish, HardSigmoid); any other layer stays float and is named in the report.
-`prune_preserving=True` uses tfmot's collaborative scheme that keeps a pruned model's zeros through QAT.
+`keep_zeros=True` uses tfmot's collaborative scheme that keeps a pruned model's zeros through QAT.
 """
 
 import tensorflow_model_optimization as tfmot
@@ -34,10 +34,10 @@ def annotate(model):
     return clone_with(model, annotate_layer), stays_float
 
 
-def quantize_aware(model, prune_preserving=False):
+def quantize_aware(model, keep_zeros=False):
     """(QAT model, float layer names); UserError naming the layer if tfmot cannot apply the annotation."""
     annotated, stays_float = annotate(model)
-    scheme = (tfmot.experimental.combine.Default8BitPrunePreserveQuantizeScheme() if prune_preserving
+    scheme = (tfmot.experimental.combine.Default8BitPrunePreserveQuantizeScheme() if keep_zeros
               else quantize.default_8bit.Default8BitQuantizeScheme())
     try:
         with scope():
@@ -47,13 +47,13 @@ def quantize_aware(model, prune_preserving=False):
                         f"{str(e).splitlines()[0]}") from None
 
 
-def qat(recipe, model, prune_preserving=False):
+def qat(recipe, model, keep_zeros=False):
     """The model fine-tuned with fake quantization; returns (QAT model, history, float layer names)."""
     cfg = recipe["qat"]
     stays_float = []
 
     def make_model(steps):
-        qmodel, floats = quantize_aware(model, prune_preserving)
+        qmodel, floats = quantize_aware(model, keep_zeros)
         stays_float.extend(floats)
         return qmodel
 
