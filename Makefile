@@ -17,7 +17,7 @@ CALIB  := $(shell find calib_data -type f -not -name '*.md' 2>/dev/null)
 FMNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 PYTEST_ARGS ?=
 
-.PHONY: setup data demo test clean
+.PHONY: setup data demo test clean device-check
 .SECONDARY:
 
 setup: $(VENV)/.installed
@@ -44,6 +44,21 @@ demo: setup data
 
 test: setup data
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Every built .tflite on the runtime devices ship: numpy<2 + tflite-runtime 2.14 + the bench, no TensorFlow.
+# The bench goes in the way it goes onto a device: edgecnn/__init__.py and edgecnn/bench/ copied.
+DEVICE_VENV ?= .device-venv
+BENCH_SRC := $(wildcard edgecnn/__init__.py edgecnn/bench/*.py)
+$(DEVICE_VENV)/.installed: $(BENCH_SRC)
+	$(PYTHON) -m venv $(DEVICE_VENV)
+	$(DEVICE_VENV)/bin/pip install -q --disable-pip-version-check "numpy<2" tflite-runtime==2.14.0
+	site=$$($(DEVICE_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') && \
+	  rm -rf $$site/edgecnn && mkdir -p $$site/edgecnn && cp edgecnn/__init__.py $$site/edgecnn/ && \
+	  cp -r edgecnn/bench $$site/edgecnn/ && rm -rf $$site/edgecnn/bench/__pycache__
+	@touch $@
+
+device-check: $(DEVICE_VENV)/.installed
+	cd $(DEVICE_VENV) && bin/python -m edgecnn.bench.device_check $(CURDIR)/build
 
 # --- the stage graph ---------------------------------------------------------------------------
 build/%/recipe.json: recipes/%.yaml | $(VENV)/.installed

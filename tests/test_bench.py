@@ -85,3 +85,104 @@ def test_bad_data_and_flags(tmp_path, tiny_models):
     assert "must hold arrays 'x'" in bench_error(paths["int8"], "--data", tmp_path / "nolabels.npz")
     assert "expected an integer >= 1, got 0" in bench_error(paths["int8"], "--threads", "0")
     assert "runtime 'tflite-runtime' is not installed" in bench_error(paths["int8"], "--runtime", "tflite-runtime")
+
+
+def test_reference_kernels_thread_sweep_and_csv(tiny_models, tmp_path, capsys):
+    _, paths = tiny_models
+    out, table = tmp_path / "b.json", tmp_path / "b.csv"
+    assert bench_main([str(paths["fp32"]), str(paths["int8"]), "--runs", "3", "--warmup", "1", "--threads", "1,2",
+                       "--no-xnnpack", "--overhead", "--json", str(out), "--csv", str(table)]) == 0
+    report = json.loads(out.read_text())
+    assert report["runtime"]["xnnpack"] is False and report["threads"] == 1
+    assert [row["threads"] for row in report["thread_sweep"]] == [1, 2]
+    assert all(len(row["median_ms"]) == 2 and min(row["median_ms"]) > 0 for row in report["thread_sweep"])
+    assert "rss_growth_mb" in report and report["models"][0]["warmup_ms"] > 0
+    assert [row["path"] for row in report["overhead"]] == [str(paths["fp32"]), str(paths["int8"])]
+    assert all(row["bench_median_ms"] > 0 and row["bare_loop_ms"] > 0 for row in report["overhead"])
+    import csv
+    rows = list(csv.DictReader(table.open()))
+    assert [r["path"] for r in rows] == [str(paths["fp32"]), str(paths["int8"])]
+    assert float(rows[1]["median_ms"]) == report["models"][1]["latency_ms"]["median"]
+    printed = capsys.readouterr().out
+    assert "reference kernels, no XNNPACK" in printed and "median latency by thread count" in printed
+    assert "against a bare invoke() loop" in printed
+
+
+def test_xnnpack_is_on_by_default_and_off_on_request(tiny_models):
+    from edgecnn.bench.measure import Loaded
+    from edgecnn.bench.runtime import pick_runtime
+
+    _, paths = tiny_models
+    runtime = pick_runtime()
+    ops = {xnnpack: {d["op_name"] for d in Loaded(paths["fp32"], runtime, 1, xnnpack).interp._get_ops_details()}
+           for xnnpack in (True, False)}
+    assert "DELEGATE" in ops[True] and "DELEGATE" not in ops[False] and "CONV_2D" in ops[False]
+
+
+def rewrite(blob, change):
+    """The flatbuffer with `change(ModelT)` applied (the schema module ships with LiteRT)."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(blob, 0))
+    change(model)
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def test_ops_the_runtime_lacks_are_named(tiny_models, tmp_path):
+    _, paths = tiny_models
+    blob = paths["fp32"].read_bytes()
+
+    def newer(model):
+        model.operatorCodes[0].version = 99
+
+    def custom(model):
+        code = model.operatorCodes[0]
+        code.builtinCode = code.deprecatedBuiltinCode = 32      # CUSTOM
+        code.customCode = b"MyFancyOp"
+
+    (tmp_path / "new.tflite").write_bytes(rewrite(blob, newer))
+    (tmp_path / "custom.tflite").write_bytes(rewrite(blob, custom))
+    msg = bench_error(tmp_path / "new.tflite")
+    assert "version 99, which litert" in msg and "does not have" in msg, msg
+    assert "uses the custom op MyFancyOp, which litert" in bench_error(tmp_path / "custom.tflite")
+
+
+def test_dynamic_inputs_take_the_given_shape(tmp_path):
+    from edgecnn.tf import keras, tf
+
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(4, 3)(inputs)
+    model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
+    fn = tf.function(model).get_concrete_function(tf.TensorSpec([1, None, None, 3], tf.float32))
+    path = tmp_path / "dyn.tflite"
+    path.write_bytes(tf.lite.TFLiteConverter.from_concrete_functions([fn], model).convert())
+    msg = bench_error(path)
+    assert "has a dynamic shape [1, -1, -1, 3]; give it one with --input-shape" in msg, msg
+    out = tmp_path / "d.json"
+    assert bench_main([str(path), "--input-shape", "1,40,30,3", "--runs", "2", "--json", str(out), "--quiet"]) == 0
+    assert json.loads(out.read_text())["models"][0]["inputs"][0]["shape"] == [1, 40, 30, 3]
+    assert "does not fit input" in bench_error(path, "--input-shape", "1,40,30,1")
+    assert "names nope, but the inputs of" in bench_error(path, "--input-shape", "nope=1,4,4,3")
+
+
+def test_compiled_model_accelerators(tiny_models, labelled, tmp_path):
+    """--accelerator runs LiteRT's CompiledModel: on cpu it gives the interpreter's accuracy; gpu needs a GPU."""
+    _, paths = tiny_models
+    runs = {}
+    for accelerator in (None, "cpu"):
+        out = tmp_path / f"{accelerator}.json"
+        argv = [str(paths["fp32"]), str(paths["int8"]), "--data", str(labelled), "--runs", "3", "--json", str(out), "--quiet"]
+        assert bench_main(argv + (["--accelerator", accelerator] if accelerator else [])) == 0
+        runs[accelerator] = json.loads(out.read_text())
+    assert runs["cpu"]["runtime"]["accelerator"] == "cpu" and runs["cpu"]["models"][0]["fully_accelerated"] is True
+    for plain, compiled in zip(runs[None]["models"], runs["cpu"]["models"]):
+        assert abs(plain["accuracy"]["top1"] - compiled["accuracy"]["top1"]) <= 1 / 60, (plain, compiled)
+    proc = run_cli(paths["fp32"], "--accelerator", "gpu", "--runs", "3", module="edgecnn.bench")
+    if proc.returncode:          # no GPU here (CI): one sentence, non-zero exit
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("edgecnn-bench: error:")]
+        assert proc.returncode == 2 and len(errors) == 1 and "found no GPU it can use" in errors[0], proc.stderr
+    else:
+        assert "fully accelerated" in proc.stdout

@@ -9,7 +9,7 @@ import time
 import pytest
 import yaml
 
-from conftest import make, run_cli
+from conftest import ROOT, make, run_cli
 from edgecnn.artifacts import atomic_path, sha256_file
 
 pytestmark = pytest.mark.slow
@@ -142,3 +142,23 @@ def test_make_best_tflite_builds_measures_and_chooses(workspace):
     again = make(workspace, "build/tiny/best.tflite")
     assert commands(again) == [] and "is up to date" in again.stdout
 
+
+def test_device_check_runs_every_file_on_tflite_runtime_2_14(workspace, tiny_models):
+    """A separate env with numpy<2 and tflite-runtime 2.14 only: files load there, or the too-new op is named."""
+    model, paths = tiny_models
+    from edgecnn import convert
+
+    (workspace / "edgecnn").symlink_to(ROOT / "edgecnn")
+    empty = make(workspace, "device-check", check=False)
+    assert empty.returncode != 0 and "no .tflite files under" in empty.stderr and "make demo" in empty.stderr
+    folder = workspace / "build" / "x"
+    folder.mkdir(parents=True)
+    (folder / "fp32.tflite").write_bytes(paths["fp32"].read_bytes())
+    (folder / "int8.tflite").write_bytes(paths["int8"].read_bytes())
+    (folder / "dynamic.tflite").write_bytes(convert.convert(model, "dynamic"))
+    proc = make(workspace, "device-check", check=False)
+    assert "runtime tflite-runtime 2.14.0, numpy 1." in proc.stdout, proc.stdout + proc.stderr
+    assert f"ok    {folder / 'fp32.tflite'}" in proc.stdout and f"ok    {folder / 'int8.tflite'}" in proc.stdout
+    # TensorFlow 2.21 writes FULLY_CONNECTED version 12 into dynamic-range files; 2.14 stops at 11
+    assert "dynamic.tflite uses FULLY_CONNECTED version 12, which tflite-runtime 2.14.0 does not have" in proc.stdout
+    assert proc.returncode != 0 and "2 of 3 files run on tflite-runtime 2.14.0" in proc.stdout

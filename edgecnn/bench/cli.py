@@ -9,11 +9,12 @@ import os
 import platform
 import sys
 
+from edgecnn.bench.compiled import ACCELERATORS
 from edgecnn.bench.labelled import DataError, load_labelled
-from edgecnn.bench.measure import benchmark, peak_rss_mb
+from edgecnn.bench.measure import benchmark, overhead, peak_rss_mb
 from edgecnn.bench.model_file import ModelFileError
 from edgecnn.bench.runtime import RUNTIMES, RuntimeMissing, pick_runtime
-from edgecnn.bench.table import render
+from edgecnn.bench.table import render, to_csv
 
 
 def _at_least(minimum):
@@ -28,6 +29,25 @@ def _at_least(minimum):
     return parse
 
 
+def _list_of(item):
+    """A comma-separated list of `item`s."""
+    def parse(text):
+        return [item(part) for part in text.split(",")]
+    return parse
+
+
+def _input_shape(text):
+    """[NAME=]D,D,... -> (NAME or None, [D, ...])."""
+    name, _, dims = text.rpartition("=")
+    try:
+        shape = [int(d) for d in dims.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected [NAME=]D,D,... such as 1,224,224,3, got '{text}'") from None
+    if any(d < 1 for d in shape):
+        raise argparse.ArgumentTypeError(f"dimensions must be >= 1, got '{text}'")
+    return name or None, shape
+
+
 def parser():
     p = argparse.ArgumentParser(
         prog="edgecnn-bench",
@@ -36,11 +56,20 @@ def parser():
     p.add_argument("models", nargs="+", metavar="MODEL.tflite")
     p.add_argument("--data", help="labelled set for accuracy: an .npz with arrays x, y, or a folder of class folders")
     p.add_argument("--samples", type=_at_least(1), help="use only the first N labelled images")
-    p.add_argument("--threads", type=_at_least(1), default=2, help="interpreter threads (default 2)")
+    p.add_argument("--threads", type=_list_of(_at_least(1)), default=[2], metavar="N[,N...]",
+                   help="interpreter threads (default 2); a list such as 1,2,4 also sweeps the latency over them")
     p.add_argument("--runs", type=_at_least(1), default=50, help="timed runs per model (default 50)")
     p.add_argument("--warmup", type=_at_least(0), default=5, help="untimed runs first (default 5)")
     p.add_argument("--runtime", choices=["auto", *RUNTIMES], default="auto")
+    p.add_argument("--no-xnnpack", action="store_true", help="the runtime's reference kernels, without XNNPACK")
+    p.add_argument("--accelerator", choices=ACCELERATORS, help="run through LiteRT's CompiledModel on this "
+                   "accelerator (gpu falls back to cpu for ops it lacks; the report says if all ran on it)")
+    p.add_argument("--input-shape", type=_input_shape, action="append", default=[], metavar="[NAME=]D,D,...",
+                   help="shape for dynamic inputs (all of them, or the one named); repeatable")
+    p.add_argument("--overhead", action="store_true",
+                   help="also measure the bench's own overhead: its median against a bare invoke() loop")
     p.add_argument("--json", metavar="OUT", help="also write the figures as JSON to OUT")
+    p.add_argument("--csv", metavar="OUT", help="also write one row of figures per model as CSV to OUT")
     p.add_argument("--quiet", action="store_true", help="print no table (with --json)")
     return p
 
@@ -51,23 +80,39 @@ def run(args):
     if args.data:
         x, y, _ = load_labelled(args.data)
         data = (x[:args.samples], y[:args.samples]) if args.samples else (x, y)
-    results = benchmark(args.models, runtime, args.threads, args.runs, args.warmup, data)
+    options = {"xnnpack": not args.no_xnnpack, "input_shapes": dict(args.input_shape),
+               "accelerator": args.accelerator}
+    first, *more = args.threads
+    results, growth = benchmark(args.models, runtime, first, args.runs, args.warmup, data, **options)
     report = {
-        "runtime": {"name": runtime.name, "version": runtime.version},
+        "runtime": {"name": runtime.name, "version": runtime.version, "xnnpack": options["xnnpack"],
+                    "accelerator": args.accelerator},
         "machine": {"platform": platform.platform(), "machine": platform.machine(), "cpus": os.cpu_count()},
-        "threads": args.threads, "data": args.data, "models": results, "peak_rss_mb": peak_rss_mb(),
+        "threads": first, "data": args.data, "models": results, "rss_growth_mb": growth,
     }
+    if more:
+        report["thread_sweep"] = [{"threads": first, "median_ms": [r["latency_ms"]["median"] for r in results]}]
+        for threads in more:
+            swept, _ = benchmark(args.models, runtime, threads, args.runs, args.warmup, None, **options)
+            report["thread_sweep"].append({"threads": threads, "median_ms": [r["latency_ms"]["median"] for r in swept]})
+    if args.overhead:
+        report["overhead"] = []
+        for path in args.models:
+            timed, bare = overhead(path, runtime, first, args.runs, **options)
+            report["overhead"].append({"path": path, "bench_median_ms": timed, "bare_loop_ms": bare})
+    report["peak_rss_mb"] = peak_rss_mb()
     if args.json:
-        _write_json(args.json, report)
+        _write(args.json, json.dumps(report, indent=2) + "\n")
+    if args.csv:
+        _write(args.csv, to_csv(report))
     return report
 
 
-def _write_json(path, report):
+def _write(path, text):
     """Atomically, so an interrupted run never leaves half a file where a good one was."""
     tmp = f"{path}.tmp{os.getpid()}"
     with open(tmp, "w") as f:
-        json.dump(report, f, indent=2)
-        f.write("\n")
+        f.write(text)
     os.replace(tmp, path)
 
 

@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from edgecnn.bench.labelled import DataError
-from edgecnn.bench.model_file import ModelFileError, check_tflite
+from edgecnn.bench.model_file import ModelFileError, check_tflite, load_error
 
 
 def rss_mb():
@@ -58,42 +58,80 @@ def random_input(detail, rng):
     return rng.random(shape, dtype=np.float32).astype(dtype)
 
 
-class Loaded:
-    """An interpreter ready to run, with its load figures."""
+def resize_inputs(interp, shapes, path):
+    """Fix every dynamic input dimension from `shapes` ({name or None: shape}; None: any input)."""
+    details = interp.get_input_details()
+    unknown = set(shapes) - {None} - {d["name"] for d in details}
+    if unknown:
+        raise ModelFileError(f"--input-shape names {', '.join(sorted(unknown))}, but the inputs of {path} are "
+                             f"{', '.join(d['name'] for d in details)}.")
+    for d in details:
+        signature = [int(v) for v in d.get("shape_signature", d["shape"])]
+        wanted = shapes.get(d["name"], shapes.get(None))
+        if wanted is None:
+            if -1 in signature:
+                raise ModelFileError(f"input {d['name']} of {path} has a dynamic shape {signature}; give it one "
+                                     f"with --input-shape {d['name']}={','.join('1' if v < 0 else str(v) for v in signature)}.")
+            continue
+        fits = len(wanted) == len(signature) and all(s in (-1, w) for s, w in zip(signature, wanted))
+        if not fits:
+            raise ModelFileError(f"--input-shape {','.join(map(str, wanted))} does not fit input {d['name']} "
+                                 f"of {path}, whose shape is {signature} (-1: any size).")
+        if list(wanted) != [int(v) for v in d["shape"]]:
+            interp.resize_tensor_input(d["index"], list(wanted))
 
-    def __init__(self, path, runtime, threads):
+
+class Loaded:
+    """A model ready to run, with its load figures: a TFLite Interpreter, or with `accelerator` (cpu or
+    gpu) LiteRT's CompiledModel (see compiled.py)."""
+
+    def __init__(self, path, runtime, threads, xnnpack=True, input_shapes=None, accelerator=None):
         self.path = str(path)
         self.size = check_tflite(self.path)
+        self.fully_accelerated = None
         before = rss_mb()
         start = time.perf_counter()
         try:
-            self.interp = runtime.interpreter(self.path, threads)
-            self.interp.allocate_tensors()
+            self.interp = runtime.interpreter(self.path, threads, xnnpack)
+            resize_inputs(self.interp, input_shapes or {}, self.path)
+            if accelerator:
+                from edgecnn.bench.compiled import Compiled
+
+                self.engine = Compiled(self.path, runtime, threads, accelerator, self.interp)
+                self.fully_accelerated = self.engine.fully_accelerated
+            else:
+                self.interp.allocate_tensors()
+                self.engine = self.interp
+        except ModelFileError:
+            raise
         except (ValueError, RuntimeError) as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise ModelFileError(f"{self.path} could not be loaded by {runtime.name} {runtime.version}: {first}.")
+            raise load_error(self.path, f"{runtime.name} {runtime.version}", e) from None
         self.init_ms = (time.perf_counter() - start) * 1e3
         self.inputs = self.interp.get_input_details()
         self.outputs = self.interp.get_output_details()
         rng = np.random.default_rng(0)
         for detail in self.inputs:
-            self.interp.set_tensor(detail["index"], random_input(detail, rng))
+            self.engine.set_tensor(detail["index"], random_input(detail, rng))
         start = time.perf_counter()
-        self.interp.invoke()
+        self.engine.invoke()
         self.first_ms = (time.perf_counter() - start) * 1e3
         self.rss_mb = rss_mb() - before
+        self.warmup_ms = []
         self.times_ms = []
 
-    def timed_invoke(self):
+    def invoke(self):
+        self.engine.invoke()
+
+    def timed_invoke(self, log=None):
         start = time.perf_counter_ns()
-        self.interp.invoke()
-        self.times_ms.append((time.perf_counter_ns() - start) / 1e6)
+        self.engine.invoke()
+        (self.times_ms if log is None else log).append((time.perf_counter_ns() - start) / 1e6)
 
     def predict(self, x):
         """Class scores for one image batch of 1 (single-input, single-output classifiers)."""
-        self.interp.set_tensor(self.inputs[0]["index"], to_input(x, self.inputs[0]))
-        self.interp.invoke()
-        return from_output(self.interp.get_tensor(self.outputs[0]["index"]), self.outputs[0])
+        self.engine.set_tensor(self.inputs[0]["index"], to_input(x, self.inputs[0]))
+        self.engine.invoke()
+        return from_output(self.engine.get_tensor(self.outputs[0]["index"]), self.outputs[0])
 
     def check_data(self, x, y):
         if len(self.inputs) != 1 or len(self.outputs) != 1:
@@ -124,26 +162,52 @@ def latency_stats(times_ms):
             "p99": float(np.percentile(t, 99)), "std": float(t.std()), "min": float(t.min()), "runs": int(t.size)}
 
 
-def benchmark(paths, runtime, threads=2, runs=50, warmup=5, data=None):
-    """Figures for each model; latencies are taken interleaved (A B A B ...) so ratios hold on a noisy machine."""
-    models = [Loaded(p, runtime, threads) for p in paths]
+def benchmark(paths, runtime, threads=2, runs=50, warmup=5, data=None, **options):
+    """(figures for each model, resident memory growth over the timed runs in MB).
+
+    Latencies are taken interleaved (A B A B ...) so ratios hold on a noisy machine.
+    """
+    models = [Loaded(p, runtime, threads, **options) for p in paths]
     for _ in range(warmup):
         for m in models:
-            m.interp.invoke()
+            m.timed_invoke(m.warmup_ms)
+    before = rss_mb()
     for _ in range(runs):
         for m in models:
             m.timed_invoke()
+    growth = rss_mb() - before
     results = []
     for m in models:
         result = {
             "path": m.path, "bytes": m.size, "init_ms": m.init_ms, "first_inference_ms": m.first_ms,
-            "warmup_runs": warmup, "latency_ms": latency_stats(m.times_ms), "rss_delta_mb": m.rss_mb,
+            "warmup_runs": warmup, "warmup_ms": float(np.mean(m.warmup_ms)) if m.warmup_ms else None,
+            "latency_ms": latency_stats(m.times_ms), "rss_delta_mb": m.rss_mb,
+            "fully_accelerated": m.fully_accelerated,
             "inputs": [_tensor(d) for d in m.inputs], "outputs": [_tensor(d) for d in m.outputs],
         }
         if data is not None:
             result["accuracy"] = m.accuracy(*data)
         results.append(result)
-    return results
+    return results, growth
+
+
+def overhead(path, runtime, threads, runs, block=10, **options):
+    """The bench's own cost: its median per-run time against a bare invoke() loop on the same interpreter.
+
+    The bare loop is timed in blocks of `block` invokes (no timer between them); timed runs and bare
+    blocks alternate in one process, so both see the same machine. Returns (bench median ms, median of
+    the bare blocks' ms per invoke).
+    """
+    m = Loaded(path, runtime, threads, **options)
+    bare = []
+    for _ in range(max(1, runs // block)):
+        for _ in range(block):
+            m.timed_invoke()
+        start = time.perf_counter_ns()
+        for _ in range(block):
+            m.invoke()
+        bare.append((time.perf_counter_ns() - start) / 1e6 / block)
+    return float(np.median(m.times_ms)), float(np.median(bare))
 
 
 def _tensor(detail):

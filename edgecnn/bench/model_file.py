@@ -1,6 +1,7 @@
 """Checks that a path is a whole TFLite flatbuffer before a runtime is asked to load it."""
 
 import os
+import re
 import struct
 
 
@@ -23,3 +24,19 @@ def check_tflite(path):
         raise ModelFileError(f"{path} is truncated ({size} bytes, its header points past the end); "
                              f"copy or convert it again.")
     return size
+
+
+def load_error(path, runtime, error):
+    """One sentence for a model the runtime cannot load: the op it lacks, by name, where it says which."""
+    text = str(error).strip()
+    too_new = re.search(r"Didn't find op for builtin opcode '(\w+)' version '(\d+)'", text)
+    if too_new:
+        op, version = too_new.groups()
+        return ModelFileError(f"{path} uses {op} version {version}, which {runtime} does not have; run it on a "
+                              f"newer runtime or convert with an older TensorFlow (its converter writes older op versions).")
+    custom = re.search(r"unresolved custom op: ([^.\s]+)", text)
+    if custom:
+        return ModelFileError(f"{path} uses the custom op {custom.group(1)}, which {runtime} does not provide; "
+                              f"register its kernel in the runtime, or convert without custom ops.")
+    first = text.splitlines()[0] if text else type(error).__name__
+    return ModelFileError(f"{path} could not be loaded by {runtime}: {first.rstrip('.')}.")

@@ -24,9 +24,22 @@ class Runtime:
     name: str
     version: str
     interpreter_class: type
+    module: object = None
 
-    def interpreter(self, path, threads):
-        return self.interpreter_class(model_path=str(path), num_threads=threads)
+    def interpreter(self, path, threads, xnnpack=True):
+        """An Interpreter for `path`; xnnpack=False gives the runtime's reference kernels (no default delegate)."""
+        if xnnpack:
+            return self.interpreter_class(model_path=str(path), num_threads=threads)
+        resolver = self._module_attr("OpResolverType").BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        return self.interpreter_class(model_path=str(path), num_threads=threads,
+                                      experimental_op_resolver_type=resolver)
+
+    def _module_attr(self, name):
+        """`name` from the module that holds Interpreter (tf.lite keeps it under tf.lite.experimental)."""
+        for holder in (self.module, getattr(getattr(self.module, "lite", None), "experimental", None)):
+            if holder is not None and hasattr(holder, name):
+                return getattr(holder, name)
+        raise RuntimeMissing(f"{self.name} {self.version} has no {name}; --no-xnnpack needs a newer runtime.")
 
 
 def _load(name):
@@ -39,7 +52,7 @@ def _load(name):
         version = metadata.version(dist)
     except metadata.PackageNotFoundError:
         version = getattr(module, "__version__", "?")
-    return Runtime(name, version, cls)
+    return Runtime(name, version, cls, module)
 
 
 def pick_runtime(name="auto"):

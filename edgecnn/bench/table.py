@@ -1,5 +1,7 @@
 """The human-readable table of benchmark figures: one column per model, ratios to the first model."""
 
+import csv
+import io
 import os
 
 
@@ -19,12 +21,14 @@ ROWS = [
     ("file size", lambda r: r["bytes"] / 2**20, "MB"),
     ("init (load + allocate)", lambda r: r["init_ms"], "ms"),
     ("first inference", lambda r: r["first_inference_ms"], "ms"),
+    ("warm-up run (mean)", lambda r: r.get("warmup_ms"), "ms"),
     ("latency median", lambda r: r["latency_ms"]["median"], "ms"),
     ("latency mean", lambda r: r["latency_ms"]["mean"], "ms"),
     ("latency p90", lambda r: r["latency_ms"]["p90"], "ms"),
     ("latency p99", lambda r: r["latency_ms"]["p99"], "ms"),
     ("latency std", lambda r: r["latency_ms"]["std"], "ms"),
     ("resident memory added", lambda r: r["rss_delta_mb"], "MB"),
+    ("fully accelerated", lambda r: r.get("fully_accelerated"), ""),
     ("top-1 accuracy", lambda r: r.get("accuracy", {}).get("top1"), "%"),
     ("top-5 accuracy", lambda r: r.get("accuracy", {}).get("top5"), "%"),
 ]
@@ -56,8 +60,42 @@ def render(report):
             for row in lines]
     rt = report["runtime"]
     acc = results[0].get("accuracy")
-    text.insert(0, f"runtime {rt['name']} {rt['version']}, {report['threads']} thread(s), "
+    kernels = "" if rt.get("xnnpack", True) else " (reference kernels, no XNNPACK)"
+    kernels += f" (CompiledModel, {rt['accelerator']} accelerator)" if rt.get("accelerator") else ""
+    text.insert(0, f"runtime {rt['name']} {rt['version']}{kernels}, {report['threads']} thread(s), "
                    f"{results[0]['latency_ms']['runs']} runs after {results[0]['warmup_runs']} warm-up, "
                    f"batch 1" + (f", accuracy on {acc['samples']} labelled images" if acc else ""))
-    text.append(f"peak resident memory of the process: {report['peak_rss_mb']:.1f} MB")
+    text.append(f"peak resident memory of the process: {report['peak_rss_mb']:.1f} MB; "
+                f"growth over the timed runs: {report.get('rss_growth_mb', 0):+.2f} MB")
+    text.append("per-op time: the Python runtimes do not expose TFLite's op profiler; "
+                "benchmark_model --enable_op_profiling=true gives it")
+    for row in report.get("overhead", []):
+        text.append(f"bench overhead, {os.path.basename(row['path'])}: median {_fmt(row['bench_median_ms'], 'ms')} "
+                    f"against a bare invoke() loop's {_fmt(row['bare_loop_ms'], 'ms')} per call "
+                    f"({row['bench_median_ms'] / row['bare_loop_ms'] - 1:+.1%})")
+    if report.get("thread_sweep"):
+        text += ["", "median latency by thread count:"]
+        text += [f"  {row['threads']:>3} thread(s): " + "  ".join(f"{n} {_fmt(v, 'ms')}" for n, v in zip(names, row["median_ms"]))
+                 for row in report["thread_sweep"]]
     return "\n".join(text)
+
+
+CSV_FIELDS = ["path", "bytes", "init_ms", "first_inference_ms", "warmup_ms", "median_ms", "mean_ms", "p90_ms",
+              "p99_ms", "std_ms", "min_ms", "runs", "rss_delta_mb", "top1", "top5", "samples", "runtime", "threads"]
+
+
+def to_csv(report):
+    """One row per model, the figures of the table plus the runtime and thread count."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    runtime = f"{report['runtime']['name']} {report['runtime']['version']}"
+    for r in report["models"]:
+        lat, acc = r["latency_ms"], r.get("accuracy", {})
+        writer.writerow({"path": r["path"], "bytes": r["bytes"], "init_ms": r["init_ms"],
+                         "first_inference_ms": r["first_inference_ms"], "warmup_ms": r.get("warmup_ms"),
+                         **{f"{k}_ms": lat[k] for k in ("median", "mean", "p90", "p99", "std", "min")},
+                         "runs": lat["runs"], "rss_delta_mb": r["rss_delta_mb"], "top1": acc.get("top1"),
+                         "top5": acc.get("top5"), "samples": acc.get("samples"), "runtime": runtime,
+                         "threads": report["threads"]})
+    return out.getvalue()
