@@ -61,7 +61,8 @@ device-check: $(DEVICE_VENV)/.installed
 	cd $(DEVICE_VENV) && bin/python -m edgecnn.bench.device_check $(CURDIR)/build
 
 # --- the stage graph ---------------------------------------------------------------------------
-build/%/recipe.json: recipes/%.yaml | $(VENV)/.installed
+# every recipe file: a recipe may start from others (`base:`); check rewrites only what changed
+build/%/recipe.json: recipes/%.yaml $(wildcard recipes/*.yaml) | $(VENV)/.installed
 	$(EDGECNN) check $<
 
 STAGES := data train fp32 fp16 dynamic int8 int16x8 prune qat cluster bench optimize

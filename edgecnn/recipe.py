@@ -3,6 +3,10 @@
 A recipe is data only: it is read with yaml.safe_load, names no code to run and no output path; every
 artifact goes to build/<recipe name>/. Each stage sees only the sections it depends on, written to
 build/<name>/stages/<stage>.json only when they change, so Make rebuilds exactly what an edit touches.
+
+`base: FILE` (or a list of files, paths relative to the recipe's folder) starts the recipe from other
+YAML files merged in order, the recipe's own keys on top: recipes that must share a training budget
+share one base (recipes/_compare.yaml). Sections merge key by key; any other value is replaced.
 """
 
 import difflib
@@ -227,6 +231,38 @@ def _check_model(data, source):
         raise UserError(f"{source}: model: {e}") from None
 
 
+def _read(path, chain=()):
+    """The raw mapping of `path` with its bases merged in (UserError on a missing file, bad YAML or a cycle)."""
+    if path.resolve() in chain:
+        names = " -> ".join(p.name for p in (*chain, path.resolve()))
+        raise UserError(f"{chain[0]}: its bases form a cycle ({names}); a recipe cannot include itself.")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise UserError(f"{path} is not valid YAML: {str(e).splitlines()[0]}.") from None
+    if not isinstance(raw, dict) or "base" not in raw:
+        return raw
+    bases = raw.pop("base")
+    merged = {}
+    for base in [bases] if isinstance(bases, str) else bases or []:
+        base_path = path.parent / str(base)
+        if not base_path.is_file():
+            raise UserError(f"{path}: base '{base}' does not exist; bases are paths relative to {path.parent}/.")
+        part = _read(base_path, (*chain, path.resolve()))
+        if not isinstance(part, dict):
+            raise UserError(f"{base_path}: a base is a YAML mapping of recipe sections.")
+        merged = _merge(merged, part)
+    return _merge(merged, raw)
+
+
+def _merge(under, over):
+    out = dict(under)
+    for section, value in over.items():
+        both = isinstance(value, dict) and isinstance(out.get(section), dict)
+        out[section] = {**out[section], **value} if both else value
+    return out
+
+
 def load(path):
     path = Path(path)
     if not path.is_file():
@@ -235,11 +271,7 @@ def load(path):
     if not NAME_RE.match(name):
         raise UserError(f"{path}: a recipe file name may hold only letters, digits, '_', '.', '-' "
                         f"(it names the build folder), got '{name}'.")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise UserError(f"{path} is not valid YAML: {str(e).splitlines()[0]}.") from None
-    return Recipe(name=name, path=path, data=validate(raw, str(path)))
+    return Recipe(name=name, path=path, data=validate(_read(path), str(path)))
 
 
 def write_stage_configs(recipe):

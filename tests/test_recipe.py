@@ -95,3 +95,32 @@ def test_stage_configs_change_only_with_their_sections(tmp_path, monkeypatch):
     assert recipes.write_stage_configs(r) == ["int8", "int16x8"]      # both calibrate
     saved = json.loads((tmp_path / "build" / r.name / "stages" / "bench.json").read_text())
     assert saved["bench"]["runs"] == 7
+
+
+def test_base_files_merge_in_order_under_the_recipe(tmp_path):
+    (tmp_path / "_shared.yaml").write_text(yaml.safe_dump({"train": {"epochs": 4, "batch_size": 32},
+                                                           "bench": {"runs": 9}}))
+    (tmp_path / "_quick.yaml").write_text(yaml.safe_dump({"train": {"epochs": 1}}))
+    (tmp_path / "r.yaml").write_text(yaml.safe_dump({"base": ["_shared.yaml", "_quick.yaml"],
+                                                     "model": {"name": "lenet5"}, "bench": {"runs": 3}}))
+    data = recipes.load(tmp_path / "r.yaml").data
+    assert (data["train"]["epochs"], data["train"]["batch_size"], data["bench"]["runs"]) == (1, 32, 3)
+    assert "base" not in data and data["model"]["name"] == "lenet5"
+    (tmp_path / "bad.yaml").write_text("base: _nope.yaml\nmodel: {name: lenet5}\n")
+    with pytest.raises(UserError, match=r"base '_nope.yaml' does not exist; bases are paths relative to"):
+        recipes.load(tmp_path / "bad.yaml")
+    (tmp_path / "a.yaml").write_text("base: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("base: a.yaml\n")
+    with pytest.raises(UserError, match=r"its bases form a cycle \(a.yaml -> b.yaml -> a.yaml\)"):
+        recipes.load(tmp_path / "a.yaml")
+
+
+def test_the_compare_recipes_differ_only_in_their_model():
+    """The study is fair by construction: twelve recipes, one shared base, nothing else but the model."""
+    paths = sorted(DEMO_RECIPE.parent.glob("compare_*.yaml"))
+    assert len(paths) == 12
+    loaded = [recipes.load(p) for p in paths]          # every one validates (model names and options)
+    assert {r["model"]["name"] for r in loaded} == {p.stem.removeprefix("compare_") for p in paths}
+    shared = [{k: v for k, v in r.data.items() if k != "model"} for r in loaded]
+    assert all(s == shared[0] for s in shared)
+    assert all(set(yaml.safe_load(p.read_text())) == {"base", "model"} for p in paths)
