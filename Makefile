@@ -91,8 +91,10 @@ parent_of = $(or $(patsubst %-$(call step_of,$1),%,$(filter %-$(call step_of,$1)
 file_of   = $(1)$(if $(filter qat,$(call kind_of,$1)),.h5,.keras)
 stage_of  = $(patsubst pruned,prune,$(patsubst clustered,cluster,$(call kind_of,$1)))
 
+calib_of  = $(if $(filter int8 int16x8,$(call format_of,$1)),$(CALIB))
+
 build/%.tflite: build/$$(call recipe_of,$$*)/$$(call file_of,$$(call source_of,$$*)) \
-                build/$$(call recipe_of,$$*)/stages/$$(call format_of,$$*).json $(CALIB)
+                build/$$(call recipe_of,$$*)/stages/$$(call format_of,$$*).json $$(call calib_of,$$*)
 	$(EDGECNN) convert recipes/$(call recipe_of,$*).yaml --variant $(notdir $*)
 
 compress_deps = build/$$(call recipe_of,$$*)/$$(call file_of,$$(call parent_of,$$(notdir $$*))) \

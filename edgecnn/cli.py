@@ -243,6 +243,7 @@ def optimize(recipe_path, budget):
     """
     from edgecnn.artifacts import atomic_write, record
     from edgecnn.compress import choose as chooser
+    from edgecnn.variants import parse_tflite
 
     recipe = recipes.load(recipe_path)
     cfg, out = recipe["optimize"], recipe.build_dir
@@ -259,8 +260,9 @@ def optimize(recipe_path, budget):
     sparse_ok, why = chooser.sparse_kernels_on_this_cpu()
     notes = [f"XNNPACK sparse kernels: {'available' if sparse_ok else 'not used'} ({why})."]
     for variant in variants:
-        info_path = out / f"{variant.rsplit('-', 1)[0]}.json"
-        if variant.endswith("-fp32") and info_path.is_file():
+        source, fmt = parse_tflite(variant)
+        info_path = out / f"{source.name}.json"
+        if fmt == "fp32" and source.kind != "model" and info_path.is_file():
             info = json.loads(info_path.read_text())
             notes.append(f"{variant}: the graph " + ("fits XNNPACK's sparse path" if info["sparse_path"] else
                          f"does not fit XNNPACK's sparse path (tfmot's check: {info['sparse_path_reason']})") + ".")

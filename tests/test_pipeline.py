@@ -1,6 +1,7 @@
 """End to end through Make on real Fashion-MNIST: the plan, the artifacts, rebuilds, bad edits, resume."""
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -33,6 +34,8 @@ def commands(proc):
 
 
 def test_make_builds_measures_and_rebuilds_only_what_changed(workspace):
+    (workspace / "calib_data").unlink()                       # a copy of its own: the test touches a file
+    shutil.copytree(ROOT / "calib_data", workspace / "calib_data")
     write_recipe(workspace, "tiny", TINY)
     plan = make(workspace, "-n", "build/tiny/int8.tflite")
     assert commands(plan) == ["check", "train", "convert"] and "--variant int8" in plan.stdout
@@ -56,6 +59,11 @@ def test_make_builds_measures_and_rebuilds_only_what_changed(workspace):
 
     again = make(workspace, "build/tiny/bench.json")
     assert commands(again) == [] and "is up to date" in again.stdout
+
+    time.sleep(1.1)                                           # a calibration image changed: int8 only
+    next((workspace / "calib_data").rglob("*.png")).touch()
+    touched = make(workspace, "build/tiny/bench.json")
+    assert commands(touched) == ["convert", "bench"] and "--variant int8" in touched.stdout
 
     time.sleep(1.1)
     TINY_BENCH = {**TINY, "bench": {**TINY["bench"], "runs": 12}}
