@@ -3,6 +3,8 @@
 #   make test                               set-up + the whole test suite
 #   make build/<recipe>/int8.tflite         exactly the work needed for that file (make -n shows it)
 #   make build/<recipe>/best.tflite         every candidate variant built, measured, the fastest within budget
+#   make compare [QUICK=1]                  the study: every recipes/compare_*.yaml (quick_*) model built,
+#                                           measured together, reports/compare.md (quick.md), .csv, .png
 #
 # Each stage depends only on the recipe sections it reads (build/<r>/stages/<stage>.json, rewritten by
 # `edgecnn check` only when they change), so editing `bench:` re-benchmarks without retraining.
@@ -17,7 +19,7 @@ CALIB  := $(shell find calib_data -type f -not -name '*.md' 2>/dev/null)
 FMNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 PYTEST_ARGS ?=
 
-.PHONY: setup data demo test clean device-check
+.PHONY: setup data demo test clean device-check compare
 .SECONDARY:
 
 setup: $(VENV)/.installed
@@ -44,6 +46,17 @@ demo: setup data
 
 test: setup data
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The study (issue 5): recipes/<STUDY>_<model>.yaml share one training budget; each model's best.tflite
+# measures its files' accuracy, then one interleaved benchmark of all models writes reports/<STUDY>.*
+STUDY ?= $(if $(QUICK),quick,compare)
+STUDY_BEST := $(patsubst recipes/%.yaml,build/%/best.tflite,$(wildcard recipes/$(STUDY)_*.yaml))
+
+compare: setup data
+	$(MAKE) --no-print-directory reports/$(STUDY).md
+
+reports/$(STUDY).md: $(STUDY_BEST)
+	$(EDGECNN) compare --study $(STUDY)
 
 # Every built .tflite on the runtime devices ship: numpy<2 + tflite-runtime 2.14 + the bench, no TensorFlow.
 # The bench goes in the way it goes onto a device: edgecnn/__init__.py and edgecnn/bench/ copied.

@@ -310,6 +310,18 @@ def _make(targets):
         raise UserError(f"make could not build the candidates (exit {status}); see its output above.")
 
 
+@main.command()
+@click.option("--study", default="compare", show_default=True,
+              help="recipes/<STUDY>_<model>.yaml: compare (the full budget) or quick (QUICK=1)")
+@click.option("--build", "build_root", default="build", show_default=True, type=click.Path(file_okay=False))
+@click.option("--out", default="reports", show_default=True, type=click.Path(file_okay=False))
+def compare(study, build_root, out):
+    """Every model of the study in one table and plot: reports/STUDY.md, .csv, .png (make compare)."""
+    from edgecnn.study.compare import compare as run
+
+    click.echo(run(study, build_root, out))
+
+
 @main.command("sample-images")
 @click.option("--per-class", type=click.IntRange(min=1), default=30, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False), required=True)

@@ -115,12 +115,20 @@ def test_base_files_merge_in_order_under_the_recipe(tmp_path):
         recipes.load(tmp_path / "a.yaml")
 
 
-def test_the_compare_recipes_differ_only_in_their_model():
+@pytest.mark.parametrize("study", ["compare", "quick"])
+def test_the_study_recipes_differ_only_in_their_model(study):
     """The study is fair by construction: twelve recipes, one shared base, nothing else but the model."""
-    paths = sorted(DEMO_RECIPE.parent.glob("compare_*.yaml"))
+    paths = sorted(DEMO_RECIPE.parent.glob(f"{study}_*.yaml"))
     assert len(paths) == 12
     loaded = [recipes.load(p) for p in paths]          # every one validates (model names and options)
-    assert {r["model"]["name"] for r in loaded} == {p.stem.removeprefix("compare_") for p in paths}
+    assert {r["model"]["name"] for r in loaded} == {p.stem.removeprefix(f"{study}_") for p in paths}
     shared = [{k: v for k, v in r.data.items() if k != "model"} for r in loaded]
     assert all(s == shared[0] for s in shared)
-    assert all(set(yaml.safe_load(p.read_text())) == {"base", "model"} for p in paths)
+
+
+def test_a_quick_recipe_is_its_compare_recipe_with_the_quick_budget_on_top():
+    for path in sorted(DEMO_RECIPE.parent.glob("quick_*.yaml")):
+        quick, full = recipes.load(path), recipes.load(path.with_name(path.name.replace("quick_", "compare_")))
+        assert quick["model"] == full["model"] and quick["convert"] == full["convert"]
+        assert quick["dataset"]["train_samples"] < full["dataset"]["train_samples"]
+        assert quick["train"]["epochs"] <= full["train"]["epochs"]

@@ -1,6 +1,7 @@
 """The study's table and plot (make compare) from rows: Pareto front, ratios to VGG16, CSV, PNG."""
 
 import csv
+import json
 import io
 
 import pytest
@@ -11,12 +12,12 @@ from edgecnn.study.table import Row, markdown, pareto, reference_row, to_csv
 
 
 def rows():
-    return [Row("vgg16", "fp32", 33_600_000, 313_000_000, 134_000_000, 0.930, 6.0),
-            Row("vgg16", "int8", 33_600_000, 313_000_000, 33_700_000, 0.928, 2.0),
-            Row("mobilenet_v2", "fp32", 420_000, 6_000_000, 1_600_000, 0.912, 0.20),
-            Row("mobilenet_v2", "int8", 420_000, 6_000_000, 620_000, 0.911, 0.15),
-            Row("lenet5", "int8", 60_000, 400_000, 70_000, 0.880, 0.15),        # as fast, less accurate
-            Row("resnet50", "fp32", 23_500_000, 90_000_000, 94_000_000, 0.925, 3.0)]
+    return [Row("vgg16", "fp32", 33_600_000, 313_000_000, 134_000_000, 0.930, 6.0, "baseline"),
+            Row("vgg16", "int8", 33_600_000, 313_000_000, 33_700_000, 0.928, 2.0, "baseline"),
+            Row("mobilenet_v2", "fp32", 420_000, 6_000_000, 1_600_000, 0.912, 0.20, "edge"),
+            Row("mobilenet_v2", "int8", 420_000, 6_000_000, 620_000, 0.911, 0.15, "edge", best=True),
+            Row("lenet5", "int8", 60_000, 400_000, 70_000, 0.880, 0.15, "baseline"),    # as fast, less accurate
+            Row("resnet50", "fp32", 23_500_000, 90_000_000, 94_000_000, 0.925, 3.0, "baseline")]
 
 
 def test_pareto_front_keeps_only_rows_nothing_beats():
@@ -29,8 +30,8 @@ def test_markdown_and_csv_relative_to_vgg16(tmp_path):
     data = rows()
     ref = reference_row(data)
     text = markdown(data, ref)
-    assert "| mobilenet_v2 | int8 | 0.42 M | 6.0 M | 605 KB | 91.10 % | 0.150 | 0.025x | 216.1x | yes |" in text
-    assert "| lenet5 | int8 |" in text and text.count("| yes |") == 4
+    assert "| mobilenet_v2 | edge | int8 (best) | 0.42 M | 6.0 M | 605 KB | 91.10 % | 0.150 | 0.025x | 216.1x | yes |" in text
+    assert "| lenet5 | baseline | int8 |" in text and text.count("| yes |") == 4
     table = list(csv.DictReader(io.StringIO(to_csv(data, ref))))
     assert len(table) == 6 and float(table[3]["latency_vs_reference"]) == pytest.approx(0.025)
     assert table[4]["pareto"] == "False" and table[3]["pareto"] == "True"
@@ -42,3 +43,116 @@ def test_plot_writes_a_png(tmp_path):
     path = tmp_path / "compare.png"
     plot(rows(), path, "test")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+
+
+# --- edgecnn compare: the study's build folders, the headline -------------------------------------------
+
+from edgecnn.study.compare import Build, _shared, find_builds, headline  # noqa: E402
+
+
+def _fake_build(root, name, model, best="int8", candidates=("fp32", "fp16", "dynamic", "int8"), train=None):
+    folder = root / name
+    folder.mkdir(parents=True)
+    recipe = {"model": {"name": model, "options": {}}, "train": train or {"epochs": 2}}
+    (folder / "recipe.json").write_text(json.dumps(recipe))
+    (folder / "optimize.json").write_text(json.dumps(
+        {"best": best, "candidates": [{"variant": v, "top1": 0.9} for v in candidates]}))
+    for v in candidates:
+        (folder / f"{v}.tflite").write_bytes(b"x")
+    return folder
+
+
+def test_find_builds_says_which_make_target_fills_an_empty_build(tmp_path):
+    with pytest.raises(UserError, match=r"no compare_\* builds to compare; run `make compare`"):
+        find_builds(tmp_path, "compare")
+    with pytest.raises(UserError, match=r"no quick_\* builds .*`make compare QUICK=1`"):
+        find_builds(tmp_path, "quick")
+    with pytest.raises(UserError, match=r"there are no recipes/nosuch_\*\.yaml"):
+        find_builds(tmp_path, "nosuch")
+
+
+def test_find_builds_reads_each_models_choice_and_adds_a_best_outside_fp32_fp16_int8(tmp_path):
+    _fake_build(tmp_path, "compare_vgg16", "vgg16", best="fp32")
+    _fake_build(tmp_path, "compare_lenet5", "lenet5", best="dynamic")
+    builds = find_builds(tmp_path, "compare")
+    assert [b.model for b in builds] == ["lenet5", "vgg16"]
+    assert builds[0].variants() == ["fp32", "fp16", "int8", "dynamic"] and builds[1].variants() == ["fp32", "fp16", "int8"]
+
+
+def test_find_builds_names_a_missing_best_or_variant(tmp_path):
+    folder = _fake_build(tmp_path, "compare_vgg16", "vgg16")
+    (folder / "optimize.json").unlink()
+    with pytest.raises(UserError, match=r"optimize.json is missing.*make .*compare_vgg16/best.tflite"):
+        find_builds(tmp_path, "compare")
+    _fake_build(tmp_path / "b", "compare_lenet5", "lenet5", candidates=("fp32", "int8"))
+    with pytest.raises(UserError, match=r"fp16.tflite has no measured accuracy; add fp16 to optimize.candidates"):
+        find_builds(tmp_path / "b", "compare")
+
+
+def test_a_study_whose_models_trained_differently_is_refused(tmp_path):
+    _fake_build(tmp_path, "compare_vgg16", "vgg16")
+    _fake_build(tmp_path, "compare_lenet5", "lenet5", train={"epochs": 3})
+    with pytest.raises(UserError, match=r"differ in their train: section"):
+        _shared(find_builds(tmp_path, "compare"), "train")
+
+
+def test_headline_checks_accuracy_speed_and_size_against_the_baselines():
+    data = [Row("vgg16", "fp32", 1, 1, 134_000_000, 0.930, 6.0, "baseline"),
+            Row("resnet50", "fp32", 1, 1, 94_000_000, 0.935, 3.0, "baseline"),
+            Row("mobilenet_v2", "int8", 1, 1, 2_600_000, 0.921, 0.29, "edge"),               # all three
+            Row("mobilenet_v3_small", "int8", 1, 1, 1_000_000, 0.915, 0.20, "edge"),         # 2.0 points off
+            Row("squeezenet1_1", "fp16", 1, 1, 1_500_000, 0.934, 0.25, "edge", best=True),   # too big? no: 89x
+            Row("mobilenet_v1", "int8", 1, 1, 3_000_000, 0.934, 0.31, "edge"),               # 19.4x faster
+            Row("mobilenet_v1", "fp32", 1, 1, 12_000_000, 0.936, 0.30, "edge")]              # not int8/best
+    text, passing = headline(data, data[0])
+    assert "Most accurate baseline file: resnet50 fp32, 93.50 %" in text
+    assert "- yes mobilenet_v2 int8: -1.40 points, 20.7x faster, 51.5x smaller" in text
+    assert "- no  mobilenet_v3_small int8: -2.00 points" in text
+    assert "- yes squeezenet1_1 fp16: -0.10 points" in text
+    assert "- no  mobilenet_v1 int8: -0.10 points, 19.4x faster" in text
+    assert "mobilenet_v1 fp32" not in text
+    assert passing == 2 and "2 of 4 edge files meet all three." in text
+
+
+def test_compare_measures_a_study_in_one_run_and_writes_the_reports(tmp_path, tiny_models):
+    """Two builds made of real .tflite files (the tiny MobileNetV2 stands in for both models' files):
+    one interleaved benchmark, params and MACs from the zoo, top-1 from optimize.json, reports written."""
+    import shutil
+
+    from edgecnn.study.compare import compare
+
+    _, paths = tiny_models
+    recipe = {"dataset": {"name": "fashion_mnist", "input_shape": [32, 32, 1], "train_samples": 100},
+              "train": {"epochs": 1, "batch_size": 128, "optimizer": "adam", "learning_rate": 0.002,
+                        "schedule": "cosine", "augmentation": []},
+              "calibration": {}, "convert": {}, "optimize": {"budget": 1.0},
+              "bench": {"threads": 1, "runs": 3, "warmup": 1, "test_samples": 10}}
+    for model, options, best in (("vgg16", {}, "fp32"), ("mobilenet_v2", {"alpha": 0.35}, "int8")):
+        folder = tmp_path / "build" / f"t_{model}"
+        folder.mkdir(parents=True)
+        (folder / "recipe.json").write_text(json.dumps({**recipe, "model": {"name": model, "options": options}}))
+        (folder / "optimize.json").write_text(json.dumps({"best": best, "candidates": [
+            {"variant": "fp32", "top1": 0.91}, {"variant": "fp16", "top1": 0.91}, {"variant": "int8", "top1": 0.9}]}))
+        for variant, source in (("fp32", "fp32"), ("fp16", "fp32"), ("int8", "int8")):
+            shutil.copy(paths[source], folder / f"{variant}.tflite")
+    text = compare("t", tmp_path / "build", tmp_path / "reports")
+    assert "Made by `make compare STUDY=t`. Training: 1 epoch(s) on 100 training images" in text
+    assert "| vgg16 | baseline | fp32 (best) | 33.64 M | 330.9 M |" in text
+    assert "| mobilenet_v2 | edge | int8 (best) | 0.42 M | 4.5 M | 592 KB | 90.00 % |" in text
+    assert "Most accurate baseline file: vgg16 fp32, 91.00 % top-1" in text and "0 of 1 edge files" in text
+    table = list(csv.DictReader(io.StringIO((tmp_path / "reports" / "t.csv").read_text())))
+    assert [(r["model"], r["variant"]) for r in table][:3] == [("vgg16", "fp32"), ("vgg16", "fp16"), ("vgg16", "int8")]
+    assert all(float(r["median_ms"]) > 0 for r in table) and len(table) == 6
+    assert (tmp_path / "reports" / "t.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "reports" / "t.md").read_text() == text
+
+
+def test_compare_on_an_empty_build_says_which_make_target_fills_it(tmp_path):
+    from conftest import run_cli
+
+    (tmp_path / "build").mkdir()
+    proc = run_cli("compare", "--build", tmp_path / "build", "--out", tmp_path / "reports")
+    assert proc.returncode == 2 and not (tmp_path / "reports").exists()
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"edgecnn: error: {tmp_path / 'build'}/ has no compare_* builds to compare; run `make compare`, which "
+        f"builds them from recipes/compare_*.yaml.")

@@ -17,6 +17,8 @@ class Row:
     bytes: int
     top1: float
     median_ms: float
+    role: str = ""          # edge or baseline (the zoo's)
+    best: bool = False      # the variant `edgecnn optimize` chose for this model
 
 
 def pareto(rows):
@@ -35,12 +37,12 @@ def reference_row(rows, model="vgg16", variant="fp32"):
                     f"build it with make build/<{model} recipe>/{variant}.tflite.")
 
 
-COLUMNS = ["model", "variant", "params", "MACs", "size", "top-1", "median ms", "latency vs vgg16", "vgg16 / size",
+COLUMNS = ["model", "role", "variant", "params", "MACs", "size", "top-1", "median ms", "latency vs vgg16", "vgg16 / size",
            "Pareto"]
 
 
 def _cells(r, ref, front):
-    return [r.model, r.variant, f"{r.params / 1e6:.2f} M", f"{r.macs / 1e6:.1f} M", f"{r.bytes / 1024:.0f} KB",
+    return [r.model, r.role, f"{r.variant} (best)" if r.best else r.variant, f"{r.params / 1e6:.2f} M", f"{r.macs / 1e6:.1f} M", f"{r.bytes / 1024:.0f} KB",
             f"{100 * r.top1:.2f} %", f"{r.median_ms:.3f}", f"{r.median_ms / ref.median_ms:.3f}x",
             f"{ref.bytes / r.bytes:.1f}x", "yes" if r in front else ""]
 

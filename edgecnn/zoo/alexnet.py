@@ -7,28 +7,28 @@ AlexNets) so a 32x32 image still reaches the classifier at 3x3; the classifier t
 """
 
 from edgecnn.tf import keras
-from edgecnn.zoo.layers import check_min_size, load_weights, pixel_input
+from edgecnn.zoo.layers import check_min_size, conv_relu, load_weights, pixel_input
 from edgecnn.zoo.registry import register_model
 
 layers = keras.layers
 
 
 @register_model(family="alexnet", role="baseline", reference_input=(227, 227, 3))
-def alexnet(input_shape=(227, 227, 3), classes=1000, weights=None, dropout=0.5):
-    """AlexNet (one tower)."""
+def alexnet(input_shape=(227, 227, 3), classes=1000, weights=None, dropout=0.5, batch_norm=False):
+    """AlexNet (one tower). batch_norm: a BatchNormalization after every convolution (see conv_relu)."""
     check_min_size("alexnet", input_shape, 32)
     small = min(input_shape[:2]) < 64
     inputs, x = pixel_input(input_shape)
     if small:
-        x = layers.Conv2D(64, 5, padding="same", activation="relu", name="conv1")(x)
+        x = conv_relu(x, 64, 5, "conv1", batch_norm=batch_norm)
     else:
-        x = layers.Conv2D(64, 11, strides=4, activation="relu", name="conv1")(x)
+        x = conv_relu(x, 64, 11, "conv1", strides=4, padding="valid", batch_norm=batch_norm)
     x = layers.MaxPooling2D(3, 2, name="pool1")(x)
-    x = layers.Conv2D(192, 5, padding="same", activation="relu", name="conv2")(x)
+    x = conv_relu(x, 192, 5, "conv2", batch_norm=batch_norm)
     x = layers.MaxPooling2D(3, 2, name="pool2")(x)
-    x = layers.Conv2D(384, 3, padding="same", activation="relu", name="conv3")(x)
-    x = layers.Conv2D(256, 3, padding="same", activation="relu", name="conv4")(x)
-    x = layers.Conv2D(256, 3, padding="same", activation="relu", name="conv5")(x)
+    x = conv_relu(x, 384, 3, "conv3", batch_norm=batch_norm)
+    x = conv_relu(x, 256, 3, "conv4", batch_norm=batch_norm)
+    x = conv_relu(x, 256, 3, "conv5", batch_norm=batch_norm)
     x = layers.MaxPooling2D(3, 2, name="pool5")(x)
     x = layers.Flatten(name="flatten")(x)
     for i in (6, 7):

@@ -11,7 +11,7 @@ early max pools, so a 32x32 image reaches inception 5b at 4x4 (the usual CIFAR G
 """
 
 from edgecnn.tf import keras
-from edgecnn.zoo.layers import check_min_size, load_weights, pixel_input
+from edgecnn.zoo.layers import check_min_size, conv_relu, load_weights, pixel_input
 from edgecnn.zoo.registry import register_model
 
 layers = keras.layers
@@ -25,17 +25,19 @@ INCEPTION = [("3a", (64, 96, 128, 16, 32, 32)), ("3b", (128, 128, 192, 32, 96, 6
 AUX_AFTER = ("4a", "4d")
 
 
-def _conv(x, filters, kernel, name, strides=1):
-    return layers.Conv2D(filters, kernel, strides=strides, padding="same", activation="relu", name=name)(x)
+def _conv(x, filters, kernel, name, strides=1, batch_norm=False):
+    return conv_relu(x, filters, kernel, name, strides=strides, batch_norm=batch_norm)
 
 
-def _inception(x, spec, name):
+def _inception(x, spec, name, bn):
     c1, r3, c3, r5, c5, pp = spec
-    b1 = _conv(x, c1, 1, f"inception_{name}_1x1")
-    b3 = _conv(_conv(x, r3, 1, f"inception_{name}_3x3_reduce"), c3, 3, f"inception_{name}_3x3")
-    b5 = _conv(_conv(x, r5, 1, f"inception_{name}_5x5_reduce"), c5, 5, f"inception_{name}_5x5")
+    b1 = _conv(x, c1, 1, f"inception_{name}_1x1", batch_norm=bn)
+    b3 = _conv(_conv(x, r3, 1, f"inception_{name}_3x3_reduce", batch_norm=bn), c3, 3, f"inception_{name}_3x3",
+               batch_norm=bn)
+    b5 = _conv(_conv(x, r5, 1, f"inception_{name}_5x5_reduce", batch_norm=bn), c5, 5, f"inception_{name}_5x5",
+               batch_norm=bn)
     bp = layers.MaxPooling2D(3, 1, padding="same", name=f"inception_{name}_pool")(x)
-    bp = _conv(bp, pp, 1, f"inception_{name}_pool_proj")
+    bp = _conv(bp, pp, 1, f"inception_{name}_pool_proj", batch_norm=bn)
     return layers.Concatenate(name=f"inception_{name}_output")([b1, b3, b5, bp])
 
 
@@ -50,17 +52,19 @@ def _aux(x, classes, name):
 
 
 @register_model(family="googlenet", role="baseline")
-def googlenet(input_shape=(224, 224, 3), classes=1000, weights=None, aux_classifiers=False, dropout=0.4):
-    """GoogLeNet. aux_classifiers: add the two training heads (three outputs; see inference_model)."""
+def googlenet(input_shape=(224, 224, 3), classes=1000, weights=None, aux_classifiers=False, dropout=0.4,
+              batch_norm=False):
+    """GoogLeNet. aux_classifiers: add the two training heads (three outputs; see inference_model);
+    batch_norm: a BatchNormalization after every convolution (see conv_relu)."""
     check_min_size("googlenet", input_shape, 32)
     inputs, x = pixel_input(input_shape)
     if min(input_shape[:2]) < 96:
-        x = _conv(x, 192, 3, "conv1")
+        x = _conv(x, 192, 3, "conv1", batch_norm=batch_norm)
     else:
-        x = _conv(x, 64, 7, "conv1_7x7_s2", strides=2)
+        x = _conv(x, 64, 7, "conv1_7x7_s2", strides=2, batch_norm=batch_norm)
         x = layers.MaxPooling2D(3, 2, padding="same", name="pool1_3x3_s2")(x)
-        x = _conv(x, 64, 1, "conv2_3x3_reduce")
-        x = _conv(x, 192, 3, "conv2_3x3")
+        x = _conv(x, 64, 1, "conv2_3x3_reduce", batch_norm=batch_norm)
+        x = _conv(x, 192, 3, "conv2_3x3", batch_norm=batch_norm)
         x = layers.MaxPooling2D(3, 2, padding="same", name="pool2_3x3_s2")(x)
     aux, pools = [], 3
     for item in INCEPTION:
@@ -68,7 +72,7 @@ def googlenet(input_shape=(224, 224, 3), classes=1000, weights=None, aux_classif
             x = layers.MaxPooling2D(3, 2, padding="same", name=f"pool{pools}_3x3_s2")(x)
             pools += 1
             continue
-        x = _inception(x, item[1], item[0])
+        x = _inception(x, item[1], item[0], batch_norm)
         if aux_classifiers and item[0] in AUX_AFTER:
             aux.append(_aux(x, classes, f"aux{len(aux) + 1}"))
     x = layers.GlobalAveragePooling2D(name="pool5")(x)

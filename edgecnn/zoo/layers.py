@@ -1,7 +1,9 @@
-"""Pieces every family shares: width rounding, the preprocessing head, weight loading."""
+"""Pieces every family shares: width rounding, the preprocessing head, weight loading, conv + ReLU."""
 
 from edgecnn.errors import UserError
 from edgecnn.tf import keras
+
+layers = keras.layers
 
 
 def make_divisible(value, divisor=8, min_value=None):
@@ -55,3 +57,14 @@ class HardSwish(keras.layers.Layer):
 
     def call(self, x):
         return x * keras.activations.relu(x + 3.0, max_value=6.0) * (1.0 / 6.0)
+
+
+def conv_relu(x, filters, kernel, name, strides=1, padding="same", batch_norm=False):
+    """Conv2D + ReLU, as the plain baselines have it; batch_norm=True puts a BatchNormalization between
+    them (the conv then has no bias). BN trains the deep plain nets from scratch at the shared rate, and
+    the converter folds it into the conv: the .tflite file has the same ops, size and speed."""
+    if not batch_norm:
+        return layers.Conv2D(filters, kernel, strides=strides, padding=padding, activation="relu", name=name)(x)
+    x = layers.Conv2D(filters, kernel, strides=strides, padding=padding, use_bias=False, name=name)(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
