@@ -3,6 +3,8 @@
 #   make test                               set-up + the whole test suite
 #   make build/<recipe>/int8.tflite         exactly the work needed for that file (make -n shows it)
 #   make build/<recipe>/best.tflite         every candidate variant built, measured, the fastest within budget
+#   make build/<recipe>/c/model_data.cc     int8.tflite as a C/C++ array (microcontrollers)
+#   make build/<recipe>/android/assets/model.json, build/<recipe>/ios/model.json   best.tflite + labels + I/O
 #   make compare [QUICK=1]                  the study: every recipes/compare_*.yaml (quick_*) model built,
 #                                           measured together, reports/compare.md (quick.md), .csv, .png
 #
@@ -129,6 +131,19 @@ build/%/quant_errors.csv: build/%/model.keras build/%/stages/int8.json $(CALIB)
 
 build/%/bench.json: build/%/fp32.tflite build/%/int8.tflite build/%/testset.npz build/%/stages/bench.json
 	$(EDGECNN) bench recipes/$*.yaml
+
+# --- embedding in apps (edgecnn export): int8.tflite as a microcontroller array, best.tflite as app resources
+build/%/c/model_data.cc: build/%/int8.tflite
+	@mkdir -p $(@D)
+	$(EDGECNN) export $< --format c --out $(@D) --force
+
+build/%/android/assets/model.json: build/%/best.tflite
+	@mkdir -p build/$*/android
+	$(EDGECNN) export $< --format android --out build/$*/android --force
+
+build/%/ios/model.json: build/%/best.tflite
+	@mkdir -p $(@D)
+	$(EDGECNN) export $< --format ios --out $(@D) --force
 
 clean:
 	rm -rf build

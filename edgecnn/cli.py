@@ -3,6 +3,7 @@
 import json
 import sys
 import warnings
+from pathlib import Path
 
 import click
 
@@ -320,6 +321,77 @@ def compare(study, build_root, out):
     from edgecnn.study.compare import compare as run
 
     click.echo(run(study, build_root, out))
+
+
+@main.command()
+@click.argument("model_path", metavar="FILE.tflite", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["c", "android", "ios"]), required=True,
+              help="c: model_data.h/.cc; android: assets/ with labels and a JSON description; ios: bundle resources")
+@click.option("--out", required=True, type=click.Path(), help="an existing folder of the app")
+@click.option("--name", help="array name (c, default g_model) or file name (android/ios, default model)")
+@click.option("--force", is_flag=True, help="overwrite files that exist")
+@click.option("--max-bytes", type=click.IntRange(min=1), help="fail when the model is larger (a flash budget)")
+@click.option("--labels", "labels_path", type=click.Path(dir_okay=False),
+              help="one label a line (default: the recipe's, for files under build/)")
+@click.option("--mean", type=float, default=0.0, show_default=True, help="input normalization written to the JSON")
+@click.option("--std", type=float, default=1.0, show_default=True, help="input normalization written to the JSON")
+@click.option("--no-metadata", is_flag=True, help="android/ios: ship the file's bytes as they are, without "
+              "embedding name, labels and normalization as TFLite metadata")
+def export(model_path, fmt, out, name, force, max_bytes, labels_path, mean, std, no_metadata):
+    """Embed FILE.tflite in an app: a C/C++ array for microcontrollers, or Android/iOS resources."""
+    from edgecnn.export.formats import export as run
+
+    written, note = run(model_path, fmt, out, name, force, max_bytes, labels_path, mean, std, not no_metadata)
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(note)
+
+
+@main.command()
+@click.argument("model_path", metavar="FILE.tflite", type=click.Path(dir_okay=False))
+@click.option("--gpu", is_flag=True, help="also run TensorFlow's GPU-delegate compatibility analyzer (slow)")
+@click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")
+def inspect(model_path, gpu, as_json):
+    """What is inside FILE.tflite: inputs, outputs, ops, flash against RAM (tensor arena), metadata."""
+    from dataclasses import asdict
+
+    from edgecnn.export.contents import read, render
+
+    contents = read(model_path)
+    verdict = None
+    if gpu:
+        from edgecnn.gpu_check import gpu_compatibility
+
+        verdict = gpu_compatibility(Path(model_path).read_bytes())
+    if as_json:
+        out = {**asdict(contents), "operators": dict(contents.operators.most_common())}
+        if verdict is not None:
+            out["gpu"] = {"compatible": verdict[0], "reasons": verdict[1]}
+        click.echo(json.dumps(out, indent=2))
+    else:
+        click.echo(render(contents, verdict), nl=False)
+
+
+@main.command()
+@click.argument("model_path", metavar="FILE.tflite", type=click.Path(dir_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="the file to write (not FILE itself)")
+@click.option("--name", help="default: the stem of --out")
+@click.option("--version", "model_version", default="", help="the model's version")
+@click.option("--description", default="")
+@click.option("--author", default="")
+@click.option("--license", "license_", default="")
+@click.option("--labels", "labels_path", type=click.Path(dir_okay=False),
+              help="one label a line (default: labels.txt beside FILE, when there is one)")
+@click.option("--mean", type=float, default=0.0, show_default=True, help="input normalization")
+@click.option("--std", type=float, default=1.0, show_default=True, help="input normalization")
+@click.option("--force", is_flag=True, help="overwrite --out if it exists")
+def metadata(model_path, out, name, model_version, description, author, license_, labels_path, mean, std, force):
+    """Write FILE.tflite with TFLite metadata (name, version, labels, normalization) to --out."""
+    from edgecnn.export.formats import with_metadata
+
+    written = with_metadata(model_path, out, name, model_version, description, author, license_, labels_path,
+                            mean, std, force)
+    click.echo(f"wrote {written}: graph and weights as in {model_path}, metadata added (edgecnn inspect shows it)")
 
 
 @main.command("sample-images")

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, make, run_cli
+from edgecnn.export import metadata
 from edgecnn.artifacts import atomic_path, sha256_file
 
 pytestmark = pytest.mark.slow
@@ -149,6 +150,14 @@ def test_make_best_tflite_builds_measures_and_chooses(workspace):
 
     again = make(workspace, "build/tiny/best.tflite")
     assert commands(again) == [] and "is up to date" in again.stdout
+
+    # embedding: the microcontroller array from int8.tflite, the Android resources from best.tflite
+    shipped = make(workspace, "build/tiny/c/model_data.cc", "build/tiny/android/assets/model.json")
+    assert commands(shipped) == ["export", "export"]
+    labels = (out / "labels.txt").read_text()
+    assert (out / "android" / "assets" / "labels.txt").read_text() == labels
+    assert metadata.read((out / "android" / "assets" / "model.tflite").read_bytes()).labels == labels.splitlines()
+    assert f"g_model_len = {(out / 'int8.tflite').stat().st_size};" in (out / "c" / "model_data.cc").read_text()
 
 
 def test_device_check_runs_every_file_on_tflite_runtime_2_14(workspace, tiny_models):

@@ -1,0 +1,29 @@
+"""Writing an export: check the whole set first, so a refused export writes nothing."""
+
+import os
+from pathlib import Path
+
+from edgecnn.errors import UserError
+
+
+def write_all(out, files, force):
+    """Write {relative path: bytes} under the folder `out`, which must exist and be writable. Existing
+    files are refused unless `force`, before anything is written. Returns the written paths."""
+    out = Path(out)
+    if not out.is_dir():
+        raise UserError(f"--out {out} is not a folder; create it first (edgecnn export writes into an app's tree, "
+                        f"it does not make one).")
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise UserError(f"--out {out} is not writable; choose a folder you can write to.")
+    targets = {out / rel: data for rel, data in files.items()}
+    existing = [str(p) for p in targets if p.exists()]
+    if existing and not force:
+        raise UserError(f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; "
+                        f"add --force to overwrite.")
+    from edgecnn.artifacts import atomic_write
+
+    for path, data in targets.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, data)
+        os.chmod(path, 0o644)          # files for an app's tree: readable by the build tools
+    return list(targets)

@@ -1,0 +1,100 @@
+"""`edgecnn export FILE --format c|android|ios`: the file sets each kind of app takes."""
+
+import json
+from pathlib import Path
+
+from edgecnn.errors import UserError
+from edgecnn.export import metadata
+from edgecnn.export.c_array import identifier, render
+from edgecnn.export.describe import check_labels, description, read_labels, recipe_labels, tensors
+from edgecnn.export.files import write_all
+
+FORMATS = ("c", "android", "ios")
+DEFAULT_NAME = {"c": "g_model", "android": "model", "ios": "model"}
+
+GRADLE = """// app/build.gradle.kts: keep .tflite files uncompressed in the APK so the runtime can memory-map them
+android {
+    androidResources {
+        noCompress += "tflite"
+    }
+}
+// (Groovy, older Android Gradle plugins: android { aaptOptions { noCompress "tflite" } })"""
+
+
+def model_bytes(path):
+    from edgecnn.bench.model_file import ModelFileError, check_tflite
+
+    try:
+        check_tflite(str(path))
+    except ModelFileError as e:
+        raise UserError(str(e)) from None
+    return Path(path).read_bytes()
+
+
+def _labels(path, labels_path, outputs, required):
+    """Labels from --labels or labels.txt beside the model (edgecnn train writes it), checked against the
+    model's class count; None when there are none and they are not `required`."""
+    if labels_path:
+        labels, source = read_labels(labels_path), f"--labels {labels_path}"
+    else:
+        labels, source = recipe_labels(path), f"{Path(path).parent / 'labels.txt'}"
+        if labels is None:
+            if not required:
+                return None
+            raise UserError(f"{path} has no labels.txt beside it (edgecnn train writes one); give the labels "
+                            f"with --labels FILE, one label a line, one per class.")
+    check_labels(labels, outputs, source)
+    return labels
+
+
+def _bundle(path, data, name, prefix, labels_path, mean, std, embed):
+    inputs, outputs = tensors(path)
+    labels = _labels(path, labels_path, outputs, required=True)
+    if embed:       # the model itself carries name, labels and normalization, for Android Studio / the Task Library
+        data = metadata.write(data, metadata.Metadata(name=name, description=f"{Path(path).name}, exported by edgecnn",
+                                                      labels=labels, mean=[mean], std=[std]))
+    about = description(f"{name}.tflite", inputs, outputs, "labels.txt", mean, std)
+    return {f"{prefix}{name}.tflite": data, f"{prefix}labels.txt": ("\n".join(labels) + "\n").encode(),
+            f"{prefix}{name}.json": (json.dumps(about, indent=2) + "\n").encode()}
+
+
+def with_metadata(path, out, name, version, description_, author, license_, labels_path, mean, std, force):
+    """Write `path` with TFLite metadata to the file `out`; returns `out`."""
+    data = model_bytes(path)
+    out = Path(out)
+    if out.resolve() == Path(path).resolve():
+        raise UserError(f"--out {out} is the input file; write the model with metadata to a new file.")
+    if out.exists() and not force:
+        raise UserError(f"{out} already exists; add --force to overwrite.")
+    if not out.parent.is_dir():
+        raise UserError(f"--out {out}: the folder {out.parent} does not exist; create it first.")
+    _, outputs = tensors(path)
+    md = metadata.Metadata(name or out.stem, version, description_, author, license_,
+                           _labels(path, labels_path, outputs, required=False) or [], [mean], [std])
+    from edgecnn.artifacts import atomic_write
+
+    atomic_write(out, metadata.write(data, md))
+    return out
+
+
+def export(path, fmt, out, name=None, force=False, max_bytes=None, labels=None, mean=0.0, std=1.0,
+           embed_metadata=True):
+    """Write the `fmt` files of the .tflite `path` under `out`; returns (written paths, a note for the user)."""
+    if fmt not in FORMATS:
+        raise UserError(f"--format {fmt} is not one of {', '.join(FORMATS)}.")
+    data = model_bytes(path)
+    if max_bytes is not None and len(data) > max_bytes:
+        raise UserError(f"{path} is {len(data):,} bytes, over --max-bytes {max_bytes:,}; it will not fit that "
+                        f"flash budget (try its int8 or a pruned-and-clustered variant).")
+    ident = identifier(name or DEFAULT_NAME[fmt])
+    if fmt == "c":
+        header, source = render(data, ident, Path(path).name, "model_data.h")
+        files, note = {"model_data.h": header.encode(), "model_data.cc": source.encode()}, (
+            f"#include \"model_data.h\" and pass {ident} to tflite::GetModel(); {ident}_len = {len(data):,}.")
+    elif fmt == "android":
+        files, note = _bundle(path, data, ident, "assets/", labels, mean, std, embed_metadata), GRADLE
+    else:
+        files, note = _bundle(path, data, ident, "", labels, mean, std, embed_metadata), (
+            f"add {ident}.tflite, labels.txt and {ident}.json to the app target's Copy Bundle Resources; "
+            f"Bundle.main.path(forResource: \"{ident}\", ofType: \"tflite\") finds the model.")
+    return write_all(out, files, force), note

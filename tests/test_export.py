@@ -1,0 +1,249 @@
+"""edgecnn export: the C/C++ array compiled by gcc and g++ into a program that checks the embedded bytes,
+Android/iOS bundles with labels and the I/O description, and the bad inputs the issue names."""
+
+import hashlib
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import last_line, run_cli
+from edgecnn.errors import UserError
+from edgecnn.export import arena, metadata
+from edgecnn.export.c_array import identifier
+from edgecnn.export.contents import read as inspect_file
+from edgecnn.export.formats import export, with_metadata
+
+LABELS = [f"class {i}" for i in range(10)]
+
+CHECK_C = r"""
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include "model_data.h"
+int main(void) {
+    if (NAME_len != EXPECTED_LEN) return 2;
+    if (memcmp(NAME + 4, "TFL3", 4) != 0) return 3;          /* the TFLite file identifier */
+    if (((uintptr_t)NAME) % 16 != 0) return 4;               /* 16-byte aligned */
+    fwrite(NAME, 1, NAME_len, stdout);                        /* the test hashes what comes out */
+    return 0;
+}
+"""
+
+
+@pytest.fixture
+def int8_file(tmp_path, tiny_models):
+    """The tiny uint8-I/O int8 file in a build-like folder with its labels.txt beside it."""
+    folder = tmp_path / "build"
+    folder.mkdir()
+    shutil.copy(tiny_models[1]["int8"], folder / "int8.tflite")
+    (folder / "labels.txt").write_text("\n".join(LABELS) + "\n")
+    return folder / "int8.tflite"
+
+
+@pytest.mark.parametrize("compiler,lang,std", [("gcc", "c", "c11"), ("g++", "c++", "c++11")])
+def test_c_array_compiles_and_embeds_the_exact_bytes(tmp_path, int8_file, compiler, lang, std):
+    app = tmp_path / "app"
+    app.mkdir()
+    export(int8_file, "c", app, name="model-v2.int8")
+    data = int8_file.read_bytes()
+    header = (app / "model_data.h").read_text()
+    assert "extern const unsigned char model_v2_int8[];" in header and "extern const unsigned int model_v2_int8_len;" in header
+    assert f"sha256 {hashlib.sha256(data).hexdigest()}" in header and f"{len(data):,} bytes" in header
+    assert header.count("#ifndef EDGECNN_MODEL_DATA_H_") == 1
+    assert "alignas(16) const unsigned char model_v2_int8[]" in (app / "model_data.cc").read_text()
+    (app / "check.c").write_text(CHECK_C.replace("NAME", "model_v2_int8").replace("EXPECTED_LEN", f"{len(data)}u"))
+    subprocess.run([compiler, "-x", lang, f"-std={std}", "-Wall", "-Werror", "-I", str(app), str(app / "model_data.cc"),
+                    "-x", lang, str(app / "check.c"), "-o", str(app / "check")], check=True)
+    proc = subprocess.run([str(app / "check")], capture_output=True)
+    assert proc.returncode == 0 and proc.stdout == data                 # the round trip, byte for byte
+
+
+def test_identifiers():
+    assert identifier("g_model") == "g_model" and identifier("my model.v2") == "my_model_v2"
+    assert identifier("2fast") == "model_2fast"
+    with pytest.raises(UserError, match=r"--name '-\.-' cannot become a C identifier: it has no letter or digit"):
+        identifier("-.-")
+    with pytest.raises(UserError, match=r"--name 'int' is a C/C\+\+ keyword; give a name such as g_int"):
+        identifier("int")
+
+
+def test_max_bytes_refuses_and_writes_nothing(tmp_path, int8_file):
+    app = tmp_path / "app"
+    app.mkdir()
+    size = int8_file.stat().st_size
+    with pytest.raises(UserError, match=rf"is {size:,} bytes, over --max-bytes 1,000; it will not fit"):
+        export(int8_file, "c", app, max_bytes=1000)
+    assert list(app.iterdir()) == []
+    export(int8_file, "c", app, max_bytes=size)
+
+
+def test_android_bundle_describes_io_quantization_and_labels(tmp_path, int8_file):
+    app = tmp_path / "src" / "main"
+    app.mkdir(parents=True)
+    written, note = export(int8_file, "android", app)
+    assert sorted(p.relative_to(app).as_posix() for p in written) == [
+        "assets/labels.txt", "assets/model.json", "assets/model.tflite"]
+    shipped = (app / "assets" / "model.tflite").read_bytes()
+    assert metadata.read(shipped) == metadata.Metadata("model", "", "int8.tflite, exported by edgecnn", "", "",
+                                                       LABELS, [0.0], [1.0])
+    assert _graph(shipped) == _graph(int8_file.read_bytes())
+    assert (app / "assets" / "labels.txt").read_text().splitlines() == LABELS
+    about = json.loads((app / "assets" / "model.json").read_text())
+    (inp,), (out,) = about["inputs"], about["outputs"]
+    assert inp["shape"] == [1, 32, 32, 1] and inp["dtype"] == "uint8"
+    assert inp["quantization"] == {"scale": 1.0, "zero_point": 0}      # raw camera bytes go straight in
+    assert out["shape"] == [1, 10] and out["dtype"] == "uint8" and out["quantization"]["scale"] > 0
+    assert about["labels"] == "labels.txt" and about["normalization"]["mean"] == 0.0
+    assert 'noCompress += "tflite"' in note
+
+
+def test_ios_bundle_and_labels_from_a_file(tmp_path, int8_file):
+    app = tmp_path / "MyApp"
+    app.mkdir()
+    labels = tmp_path / "names.txt"
+    labels.write_text("\n".join(f"n{i}" for i in range(10)))
+    written, note = export(int8_file, "ios", app, name="Classifier", labels=labels, embed_metadata=False)
+    assert sorted(p.name for p in written) == ["Classifier.json", "Classifier.tflite", "labels.txt"]
+    assert (app / "Classifier.tflite").read_bytes() == int8_file.read_bytes()      # --no-metadata: as it was
+    assert (app / "labels.txt").read_text().split() == [f"n{i}" for i in range(10)]
+    assert 'forResource: "Classifier"' in note
+
+
+def test_bad_inputs_get_one_sentence_and_change_nothing(tmp_path, int8_file):
+    app = tmp_path / "app"
+    app.mkdir()
+    labels = tmp_path / "three.txt"
+    labels.write_text("a\nb\nc\n")
+    with pytest.raises(UserError, match=r"three.txt has 3 labels but the model has 10 classes"):
+        export(int8_file, "android", app, labels=labels)
+    assert list(app.iterdir()) == []
+    lone = tmp_path / "lone.tflite"
+    shutil.copy(int8_file, lone)
+    with pytest.raises(UserError, match=r"lone.tflite has no labels.txt beside it .* --labels FILE"):
+        export(lone, "ios", app)
+    with pytest.raises(UserError, match=r"--out .*nowhere is not a folder; create it first"):
+        export(int8_file, "c", tmp_path / "nowhere")
+    export(int8_file, "c", app)
+    before = (app / "model_data.cc").read_bytes()
+    with pytest.raises(UserError, match=r"model_data.h, .*model_data.cc already exist; add --force to overwrite"):
+        export(int8_file, "c", app, name="other")
+    assert (app / "model_data.cc").read_bytes() == before
+    export(int8_file, "c", app, name="other", force=True)
+    assert b"other_len" in (app / "model_data.cc").read_bytes()
+
+
+def test_cli_refuses_a_file_that_is_not_tflite(tmp_path):
+    bogus = tmp_path / "model.tflite"
+    bogus.write_bytes(b"not a flatbuffer at all")
+    (tmp_path / "app").mkdir()
+    proc = run_cli("export", bogus, "--format", "c", "--out", tmp_path / "app")
+    assert proc.returncode == 2 and list((tmp_path / "app").iterdir()) == []
+    assert last_line(proc.stderr) == (f"edgecnn: error: {bogus} is not a TFLite file (no 'TFL3' identifier at byte 4); "
+                                      f"convert the model with the TFLite converter first.")
+
+
+# --- metadata inside the .tflite ---------------------------------------------------------------------
+
+def _graph(data):
+    """Operator codes, tensors (name, type, shape, buffer, quantization), operators and every weight buffer's
+    bytes: what must not change when metadata is added."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    m = schema.Model.GetRootAs(bytearray(metadata.strip(data)), 0)
+    g = m.Subgraphs(0)
+    codes = [(m.OperatorCodes(i).BuiltinCode(), m.OperatorCodes(i).Version()) for i in range(m.OperatorCodesLength())]
+    tensors = []
+    for i in range(g.TensorsLength()):
+        t, q = g.Tensors(i), g.Tensors(i).Quantization()
+        tensors.append((t.Name(), t.Type(), t.ShapeAsNumpy().tolist(), t.Buffer(),
+                        q.ScaleAsNumpy().tolist() if q and q.ScaleLength() else None))
+    ops = [(g.Operators(i).OpcodeIndex(), g.Operators(i).InputsAsNumpy().tolist(), g.Operators(i).OutputsAsNumpy().tolist(),
+            g.Operators(i).BuiltinOptionsType()) for i in range(g.OperatorsLength())]
+    used = {t[3] for t in tensors}
+    weights = {b: m.Buffers(b).DataAsNumpy().tobytes() for b in sorted(used) if m.Buffers(b).DataLength()}
+    return codes, tensors, ops, weights
+
+
+def _outputs(data, seed=0):
+    import numpy as np
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_content=bytes(data))
+    interp.allocate_tensors()
+    (inp,) = interp.get_input_details()
+    x = np.random.default_rng(seed).integers(0, 256, inp["shape"]).astype(inp["dtype"])
+    interp.set_tensor(inp["index"], x)
+    interp.invoke()
+    return interp.get_tensor(interp.get_output_details()[0]["index"])
+
+
+def test_metadata_round_trip_keeps_graph_weights_and_outputs(tmp_path, int8_file):
+    import numpy as np
+
+    out = tmp_path / "with.tflite"
+    with_metadata(int8_file, out, "fashion", "1.2", "a test model", "edgecnn tests", "Apache-2.0", None, 0.0, 1.0, False)
+    data, plain = out.read_bytes(), int8_file.read_bytes()
+    assert metadata.read(plain) is None
+    assert metadata.read(data) == metadata.Metadata("fashion", "1.2", "a test model", "edgecnn tests", "Apache-2.0",
+                                                    LABELS, [0.0], [1.0])
+    assert _graph(data) == _graph(plain)
+    for seed in range(3):                                  # bit-equal answers on the same inputs
+        assert np.array_equal(_outputs(data, seed), _outputs(plain, seed))
+    again = metadata.write(data, metadata.Metadata(name="renamed", labels=list("abcdefghij")))
+    assert metadata.read(again).name == "renamed" and metadata.read(again).labels == list("abcdefghij")
+    assert _graph(again) == _graph(plain)
+
+
+def test_metadata_bad_inputs(tmp_path, int8_file):
+    args = ("", "", "", "", None, 0.0, 1.0)
+    with pytest.raises(UserError, match=r"is the input file; write the model with metadata to a new file"):
+        with_metadata(int8_file, int8_file, None, *args, True)
+    (tmp_path / "taken.tflite").write_bytes(b"keep")
+    with pytest.raises(UserError, match=r"taken.tflite already exists; add --force to overwrite"):
+        with_metadata(int8_file, tmp_path / "taken.tflite", None, *args, False)
+    assert (tmp_path / "taken.tflite").read_bytes() == b"keep"
+    bad = tmp_path / "nine.txt"
+    bad.write_text("\n".join("abcdefghi"))
+    with pytest.raises(UserError, match=r"nine.txt has 9 labels but the model has 10 classes"):
+        with_metadata(int8_file, tmp_path / "new.tflite", None, "", "", "", "", bad, 0.0, 1.0, False)
+    assert not (tmp_path / "new.tflite").exists()
+
+
+# --- inspect -------------------------------------------------------------------------------------------
+
+def test_arena_plan_shares_memory_between_tensors_that_do_not_live_together():
+    a, b, c = arena.Live("a", 100, -1, 0), arena.Live("b", 50, 0, 1), arena.Live("c", 100, 1, 2)
+    offsets, size = arena.plan([a, b, c])
+    # a and c never live together: they share offset 0; b (alive with both) goes after them, aligned to 16
+    assert offsets == {"a": 0, "c": 0, "b": 112} and size == 176 and arena.lower_bound([a, b, c]) == 176
+    chain = [arena.Live(f"t{i}", 64, i - 1, i) for i in range(6)]     # t_i written by op i-1, read by op i
+    assert arena.plan(chain)[1] == 128 and arena.lower_bound(chain) == 128
+
+
+def test_inspect_reads_io_ops_flash_and_arena(int8_file):
+    c = inspect_file(int8_file)
+    assert c.inputs == [{"name": c.inputs[0]["name"], "dtype": "uint8", "shape": [1, 32, 32, 1], "scale": [1.0],
+                         "zero_point": [0]}]
+    assert c.outputs[0]["dtype"] == "uint8" and c.outputs[0]["shape"] == [1, 10]
+    assert c.operators["CONV_2D"] > 10 and c.operators["DEPTHWISE_CONV_2D"] > 10 and c.operators["SOFTMAX"] == 1
+    assert 0.6 * c.bytes < c.weights_bytes < c.bytes          # the rest: per-channel scales, the graph
+    # the widest activation of MobileNetV2 at 32x32 (alpha 0.35): 16x16x48 int8 expanded, plus its input
+    assert 16 * 16 * 48 < c.arena_lower_bound <= c.arena_bytes < 200_000
+    assert c.metadata is None and "min_runtime_version" in c.model_entries
+
+
+def test_cli_inspect_and_metadata(tmp_path, int8_file):
+    out = tmp_path / "with.tflite"
+    proc = run_cli("metadata", int8_file, "--out", out, "--version", "3", "--author", "me")
+    assert proc.returncode == 0, proc.stderr
+    text = run_cli("inspect", out, check=True).stdout
+    assert "inputs:\n" in text and "uint8 [1, 32, 32, 1], scale 1, zero point 0" in text
+    assert "metadata: name 'with', version '3', author 'me'" in text and "labels (10): class 0, class 1" in text
+    about = json.loads(run_cli("inspect", out, "--json", check=True).stdout)
+    assert about["metadata"]["labels"] == LABELS and about["operators"]["SOFTMAX"] == 1
+    bogus = tmp_path / "bogus.tflite"
+    bogus.write_bytes(b"TFL")
+    proc = run_cli("inspect", bogus)
+    assert proc.returncode == 2 and "is not a TFLite file" in last_line(proc.stderr)
