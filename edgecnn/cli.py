@@ -46,11 +46,27 @@ def check(recipe_path):
 
 @main.command()
 @_recipe_arg
-def train(recipe_path):
+@click.option("--strategy", type=click.Choice(["auto", "mirrored", "multi-worker"]),
+              help="override the recipe's train.strategy")
+@click.option("--workers", type=click.IntRange(min=1), help="start N local workers on loopback (multi-worker)")
+@click.option("--port", type=click.IntRange(min=1024, max=65535), default=23456, show_default=True,
+              help="with --workers: the first of N consecutive ports")
+def train(recipe_path, strategy, workers, port):
     """Train the recipe's model; writes build/NAME/model.keras and history.json. Resumes after a kill."""
+    recipe = recipes.load(recipe_path)
+    if workers:
+        from edgecnn.workers import launch
+
+        restarts = launch(recipe_path, recipe.build_dir, workers, port)
+        history = json.loads((recipe.build_dir / "history.json").read_text())
+        click.echo(f"{workers} workers trained {len(history)} epochs ({restarts} restart(s)): "
+                   f"val accuracy {history[-1].get('val_accuracy', float('nan')):.4f}")
+        return
     from edgecnn.train import train as run
 
-    _, history = run(recipes.load(recipe_path))
+    _, history = run(recipe, strategy_name=strategy)
+    if not history:             # a non-chief worker of a cluster: the chief reports
+        return
     last = history[-1]
     accuracy = last.get("val_accuracy", last.get("val_predictions_accuracy", float("nan")))
     click.echo(f"trained {len(history)} epochs: val accuracy {accuracy:.4f}")

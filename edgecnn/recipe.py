@@ -57,6 +57,10 @@ SCHEMA = {
         "augmentation": Field("list", [], choices=AUGMENTATIONS),
         "label_smoothing": Field("float", 0.0, low=0.0, high=1.0),
         "seed": Field("int", 0, low=0, high=2**31),
+        "strategy": Field("str", "auto", choices=("auto", "mirrored", "multi-worker")),
+        "scaling": Field("str", "none", choices=("none", "linear")),
+        "mixed_precision": Field("bool", False),
+        "xla": Field("bool", False),
     },
     "calibration": {
         "path": Field("path", "calib_data/fashion_mnist"),
@@ -156,6 +160,7 @@ def _check(where, field, value):
         "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
         "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
         "str": lambda v: isinstance(v, str),
+        "bool": lambda v: isinstance(v, bool),
         "path": lambda v: isinstance(v, str) and v != "",
         "dict": lambda v: isinstance(v, dict),
         "list": lambda v: isinstance(v, list),

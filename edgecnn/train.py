@@ -1,4 +1,5 @@
-"""Training with tf_keras `fit` under a tf.distribute strategy, resumable after Ctrl-C or kill.
+"""Training with tf_keras `fit` under a tf.distribute strategy (edgecnn/distribute.py: one device, all
+GPUs, or a cluster of workers), resumable after Ctrl-C or kill.
 
 Resuming is Keras' own BackupAndRestore: the weights, the optimizer and the epoch counter are saved
 under build/<recipe>/checkpoints/ at every epoch end; a rerun continues from there. history.json keeps
@@ -10,21 +11,12 @@ import os
 import sys
 import time
 
+from edgecnn import distribute
 from edgecnn.artifacts import atomic_path, atomic_write, record
 from edgecnn.data.datasets import load_splits
 from edgecnn.data.pipeline import make_dataset
 from edgecnn.tf import keras, tf
 from edgecnn.zoo import build_model
-
-
-def pick_strategy():
-    """One GPU: that GPU; several: MirroredStrategy over all; none: the default (CPU) strategy."""
-    gpus = tf.config.list_logical_devices("GPU")
-    if len(gpus) > 1:
-        return tf.distribute.MirroredStrategy()
-    if len(gpus) == 1:
-        return tf.distribute.OneDeviceStrategy(gpus[0].name)
-    return tf.distribute.get_strategy()
 
 
 def make_optimizer(cfg, steps_per_epoch):
@@ -65,34 +57,61 @@ class EpochLog(keras.callbacks.Callback):
         atomic_write(self.path, json.dumps(rows, indent=1).encode())
 
 
-def train(recipe, verbose=None):
+def _float32_copy(model, recipe, classes):
+    """The model rebuilt under the float32 policy with the trained weights: what is saved and converted
+    after mixed-precision training (the weights themselves are float32 variables either way)."""
+    keras.mixed_precision.set_global_policy("float32")
+    plain = build_model(recipe["model"]["name"], recipe["dataset"]["input_shape"], classes, recipe["model"]["options"])
+    plain.set_weights(model.get_weights())
+    return plain
+
+
+def train(recipe, verbose=None, strategy_name=None):
     cfg = recipe["train"]
     out = recipe.build_dir
+    strategy = distribute.make_strategy(strategy_name or cfg["strategy"])   # first: a cluster configures at startup
     keras.utils.set_random_seed(cfg["seed"])
+    workers = strategy.extended._num_workers if hasattr(strategy.extended, "_num_workers") else 1
     data = load_splits(recipe["dataset"], cfg["seed"])
-    steps = -(-len(data.x_train) // cfg["batch_size"])
-
-    strategy = pick_strategy()
+    batch, lr = distribute.scaled(cfg, strategy.num_replicas_in_sync)
+    steps = len(data.x_train) // batch if workers > 1 else -(-len(data.x_train) // batch)
+    mixed, xla = distribute.gpu_options(cfg)
+    if mixed:
+        keras.mixed_precision.set_global_policy("mixed_float16")
     with strategy.scope():
         model = build_model(recipe["model"]["name"], recipe["dataset"]["input_shape"], data.classes,
                             recipe["model"]["options"])
         heads = len(model.outputs)      # > 1: training-only auxiliary classifiers (GoogLeNet), weighted 0.3
-        model.compile(optimizer=make_optimizer(cfg, steps),
+        model.compile(optimizer=make_optimizer({**cfg, "learning_rate": lr}, steps),
                       loss=keras.losses.SparseCategoricalCrossentropy(),
                       loss_weights=[1.0] + [0.3] * (heads - 1) if heads > 1 else None,
-                      metrics=["accuracy"])
-    train_ds = make_dataset(data.x_train, data.y_train, cfg["batch_size"], True, cfg["augmentation"], cfg["seed"],
-                            heads)
-    val_ds = make_dataset(data.x_val, data.y_val, 512, False, outputs=heads)
+                      metrics=["accuracy"], jit_compile=xla or None)
+    train_ds = make_dataset(data.x_train, data.y_train, batch, True, cfg["augmentation"], cfg["seed"], heads,
+                            shard=workers > 1)
+    val_ds = make_dataset(data.x_val, data.y_val, 512, False, outputs=heads, shard=workers > 1)
     backup = out / "checkpoints"
+    chief = distribute.is_chief(strategy)
     log = EpochLog(backup / "history.json")
     # The log goes first: a kill before the checkpoint lands is undone on resume (EpochLog cuts it back).
-    callbacks = [log, keras.callbacks.BackupAndRestore(str(backup))]
+    # In a cluster only the chief keeps it; BackupAndRestore keeps one folder a worker (chief/, workertemp_N/).
+    callbacks = ([log] if chief else []) + [keras.callbacks.BackupAndRestore(str(backup))]
+    where = "GPU" if tf.config.list_logical_devices("GPU") else "CPU"
     print(f"training {model.name}: {model.count_params():,} parameters, {len(data.x_train):,} images, "
-          f"{cfg['epochs']} epochs on {strategy.num_replicas_in_sync} replica(s) "
-          f"({'GPU' if tf.config.list_logical_devices('GPU') else 'CPU'})", flush=True)
+          f"{cfg['epochs']} epochs on {strategy.num_replicas_in_sync} replica(s) ({where}"
+          f"{f', {workers} workers' if workers > 1 else ''}), global batch {batch}, learning rate {lr:g}"
+          f"{', mixed_float16' if mixed else ''}{', XLA' if xla else ''}", flush=True)
     model.fit(train_ds, validation_data=val_ds, epochs=cfg["epochs"], callbacks=callbacks,
               verbose=(1 if sys.stdout.isatty() else 2) if verbose is None else verbose)
+    if mixed:
+        model = _float32_copy(model, recipe, data.classes)
+    if not chief:
+        # every worker of a cluster takes part in saving (reading the variables is a collective op);
+        # only the chief's copy is kept
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            model.save(os.path.join(tmp, "model.keras"))
+        return model, []
 
     history = log.rows()
     with atomic_path(out / "model.keras") as tmp:

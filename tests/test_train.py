@@ -1,6 +1,7 @@
 import json
 
-from edgecnn.train import EpochLog, make_optimizer, pick_strategy
+from edgecnn.distribute import make_strategy
+from edgecnn.train import EpochLog, make_optimizer
 from edgecnn.tf import keras, tf
 
 
@@ -16,7 +17,7 @@ def test_epoch_log_is_cut_back_to_the_restored_epoch(tmp_path):
 
 
 def test_strategy_and_optimizer():
-    strategy = pick_strategy()
+    strategy = make_strategy("auto")
     assert strategy.num_replicas_in_sync == max(1, len(tf.config.list_logical_devices("GPU")))
     cfg = {"learning_rate": 0.01, "schedule": "cosine", "epochs": 2, "optimizer": "sgd"}
     opt = make_optimizer(cfg, steps_per_epoch=10)

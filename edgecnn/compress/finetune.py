@@ -1,7 +1,9 @@
 """Fine-tuning a compressed model on the recipe's data, under the same tf.distribute strategy as training."""
 
+import os
 import sys
 
+from edgecnn import distribute
 from edgecnn.data.datasets import load_splits
 from edgecnn.data.pipeline import make_dataset
 from edgecnn.tf import keras
@@ -15,18 +17,22 @@ def finetune(recipe, make_model, epochs, learning_rate, callbacks=(), verbose=No
     2.5 points below fp32, further down than pruned-80-int8), validation accuracy swinging ~1.5 points
     from epoch to epoch.
     """
-    from edgecnn.train import make_optimizer, pick_strategy
+    from edgecnn.train import make_optimizer
 
     cfg = recipe["train"]
     keras.utils.set_random_seed(cfg["seed"])
     data = load_splits(recipe["dataset"], cfg["seed"])
-    steps = -(-len(data.x_train) // cfg["batch_size"])
-    with pick_strategy().scope():
+    # the recipe's strategy; multi-worker needs a cluster, so a single process fine-tunes on its own devices
+    name = "auto" if cfg["strategy"] == "multi-worker" and "TF_CONFIG" not in os.environ else cfg["strategy"]
+    strategy = distribute.make_strategy(name)
+    batch, lr = distribute.scaled({**cfg, "learning_rate": learning_rate}, strategy.num_replicas_in_sync)
+    steps = -(-len(data.x_train) // batch)
+    with strategy.scope():
         model = make_model(steps)
-        optimizer = make_optimizer({**cfg, "epochs": epochs, "learning_rate": learning_rate}, steps)
+        optimizer = make_optimizer({**cfg, "epochs": epochs, "learning_rate": lr}, steps)
         model.compile(optimizer=optimizer,
                       loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
-    train_ds = make_dataset(data.x_train, data.y_train, cfg["batch_size"], True, cfg["augmentation"], cfg["seed"])
+    train_ds = make_dataset(data.x_train, data.y_train, batch, True, cfg["augmentation"], cfg["seed"])
     val_ds = make_dataset(data.x_val, data.y_val, 512, False)
     fit = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=list(callbacks),
                     verbose=(1 if sys.stdout.isatty() else 2) if verbose is None else verbose)

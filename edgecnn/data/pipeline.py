@@ -16,19 +16,26 @@ def augmenter(names, seed):
     return keras.Sequential([AUGMENT_LAYERS[n](seed + i) for i, n in enumerate(names)], name="augment")
 
 
-def make_dataset(x, y, batch_size, training, augmentation=(), seed=0, outputs=1):
+def make_dataset(x, y, batch_size, training, augmentation=(), seed=0, outputs=1, shard=False):
     """uint8 images -> float32 batches of raw [0, 255] pixels (the model scales them itself).
 
     outputs > 1: the label is repeated for each output (auxiliary classifiers learn the same classes).
+    shard: for several workers, every worker takes its share of each batch (the DATA policy: the arrays
+    are in memory, there are no files to split) and the last, partial batch is dropped, so all workers
+    run the same number of steps.
     """
     ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
     if training:
         ds = ds.shuffle(min(len(x), 20_000), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size).map(lambda a, b: (tf.cast(a, tf.float32), b), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size, drop_remainder=shard).map(lambda a, b: (tf.cast(a, tf.float32), b), num_parallel_calls=tf.data.AUTOTUNE)
     aug = augmenter(augmentation, seed) if training else None
     if aug is not None:
         ds = ds.map(lambda a, b: (tf.clip_by_value(aug(a, training=True), 0.0, 255.0), b),
                     num_parallel_calls=tf.data.AUTOTUNE)
     if outputs > 1:
         ds = ds.map(lambda a, b: (a, (b,) * outputs))
+    if shard:
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        ds = ds.with_options(options)
     return ds.prefetch(tf.data.AUTOTUNE)
