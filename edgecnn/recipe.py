@@ -61,6 +61,7 @@ SCHEMA = {
         "scaling": Field("str", "none", choices=("none", "linear")),
         "mixed_precision": Field("bool", False),
         "xla": Field("bool", False),
+        "bn_recalibration": Field("int", 0, low=0, high=100_000),
     },
     "calibration": {
         "path": Field("path", "calib_data/fashion_mnist"),

@@ -1,7 +1,7 @@
 import json
 
 from edgecnn.distribute import make_strategy
-from edgecnn.train import EpochLog, make_optimizer
+from edgecnn.train import EpochLog, make_optimizer, recalibrate_bn
 from edgecnn.tf import keras, tf
 
 
@@ -56,3 +56,15 @@ def test_custom_layers_reload_in_safe_mode(tmp_path):
     again = load_trained(tmp_path / "m.keras")
     assert again.count_params() == model.count_params()
     assert "HardSwish" in {type(layer).__name__ for layer in again.layers}
+
+
+def test_bn_recalibration_averages_the_batch_statistics():
+    import numpy as np
+
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.BatchNormalization()(inputs))
+    x = np.random.default_rng(0).normal(50, 3, (700, 4)).astype("float32")
+    assert recalibrate_bn(model, x, 10, 64) == 10                   # 10 of the 10 whole batches there are
+    bn = model.layers[1]
+    np.testing.assert_allclose(bn.moving_mean.numpy(), x[:640].reshape(10, 64, 4).mean(1).mean(0), rtol=1e-5)
+    assert bn.momentum == 0.99                                         # put back
