@@ -162,3 +162,16 @@ def test_bad_model_inputs():
         build_model("resnet50", (28, 28, 1), 10)
     with pytest.raises(UserError, match="needs a download"):
         build_model("mobilenet_v2", (32, 32, 1), 10, weights="imagenet")
+
+
+@pytest.mark.parametrize("name", ["vgg16", "alexnet", "googlenet", "squeezenet1_1"])
+def test_batch_norm_option_follows_every_conv_but_the_classifier(name):
+    plain = build_model(name, (32, 32, 1), 10)
+    bn = build_model(name, (32, 32, 1), 10, {"batch_norm": True})
+    conv = keras.layers.Conv2D
+    convs = [l for l in bn.layers if type(l) is conv and l.name != "conv10"]   # conv10: SqueezeNet's classifier
+    assert convs and all(not l.use_bias for l in convs)
+    assert {l.name for l in bn.layers if isinstance(l, keras.layers.BatchNormalization)} == \
+        {l.name + "_bn" for l in convs}
+    assert not any(isinstance(l, keras.layers.BatchNormalization) for l in plain.layers)
+    assert len([l for l in plain.layers if type(l) is conv]) == len([l for l in bn.layers if type(l) is conv])
