@@ -1,27 +1,35 @@
-"""Accuracy against latency, one marker per (model, variant), marker area proportional to file size,
-the Pareto front drawn through the rows no other row beats."""
+"""Accuracy against latency, one marker per (model, variant): colour the model, shape the variant,
+area proportional to file size; the Pareto front drawn through the rows no other row beats. Models and
+variants are named in two legends (36 labels on the points overlap)."""
 
 from edgecnn.study.table import pareto
 
 
 def plot(rows, path, title):
     import matplotlib
+    import matplotlib.lines
     import matplotlib.ticker
 
     matplotlib.use("Agg")              # files only: no display on a build machine
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 6))
+    fig, ax = plt.subplots(figsize=(10, 6))
     largest = max(r.bytes for r in rows)
     models = sorted({r.model for r in rows})
     colours = {m: plt.get_cmap("tab20")(i % 20) for i, m in enumerate(models)}
+    shapes = dict(zip(sorted({r.variant for r in rows}), "os^DvP*Xhp"))
     for r in rows:
         ax.scatter(r.median_ms, 100 * r.top1, s=20 + 1500 * r.bytes / largest, color=colours[r.model],
-                   alpha=0.6, edgecolors="black", linewidths=0.5)
-        ax.annotate(f"{r.model} {r.variant}", (r.median_ms, 100 * r.top1), fontsize=6,
-                    xytext=(3, 3), textcoords="offset points")
+                   marker=shapes[r.variant], alpha=0.6, edgecolors="black", linewidths=0.5)
     front = pareto(rows)
-    ax.plot([r.median_ms for r in front], [100 * r.top1 for r in front], "k--", linewidth=1, label="Pareto front")
+    line, = ax.plot([r.median_ms for r in front], [100 * r.top1 for r in front], "k--", linewidth=1)
+    handle = matplotlib.lines.Line2D
+    model_keys = [handle([], [], marker="o", linestyle="", color=colours[m], label=m) for m in models]
+    variant_keys = [handle([], [], marker=shape, linestyle="", color="grey", label=v) for v, shape in shapes.items()]
+    by_model = ax.legend(handles=model_keys, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, title="model")
+    ax.add_artist(by_model)
+    by_variant = ax.legend(handles=variant_keys + [line], labels=list(shapes) + ["Pareto front"], loc="lower left",
+              bbox_to_anchor=(1.01, 0), fontsize=8, title="variant")
     ax.set_xscale("log")
     plain = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")
     ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
@@ -30,8 +38,7 @@ def plot(rows, path, title):
     ax.set_xlabel("median latency per image, ms (log scale)")
     ax.set_ylabel("top-1 accuracy, %")
     ax.set_title(f"{title}\nmarker area proportional to file size", fontsize=9)
-    ax.legend(loc="lower right")
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight", bbox_extra_artists=[by_model, by_variant])   # outside the axes
     plt.close(fig)
