@@ -329,7 +329,7 @@ def _make(targets):
 
 @main.command()
 @click.option("--study", default="compare", show_default=True,
-              help="recipes/<STUDY>_<model>.yaml: compare (the full budget) or quick (QUICK=1)")
+              help="recipes/<STUDY>_<model>.yaml: compare (the full budget), quick (QUICK=1) or long (3 epochs)")
 @click.option("--build", "build_root", default="build", show_default=True, type=click.Path(file_okay=False))
 @click.option("--out", default="reports", show_default=True, type=click.Path(file_okay=False))
 def compare(study, build_root, out):

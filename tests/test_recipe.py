@@ -115,7 +115,7 @@ def test_base_files_merge_in_order_under_the_recipe(tmp_path):
         recipes.load(tmp_path / "a.yaml")
 
 
-@pytest.mark.parametrize("study", ["compare", "quick"])
+@pytest.mark.parametrize("study", ["compare", "quick", "long"])
 def test_the_study_recipes_differ_only_in_their_model(study):
     """The study is fair by construction: twelve recipes, one shared base, nothing else but the model."""
     paths = sorted(DEMO_RECIPE.parent.glob(f"{study}_*.yaml"))
@@ -132,3 +132,10 @@ def test_a_quick_recipe_is_its_compare_recipe_with_the_quick_budget_on_top():
         assert quick["model"] == full["model"] and quick["convert"] == full["convert"]
         assert quick["dataset"]["train_samples"] < full["dataset"]["train_samples"]
         assert quick["train"]["epochs"] <= full["train"]["epochs"]
+
+
+def test_a_long_recipe_is_its_compare_recipe_with_more_epochs():
+    for path in sorted(DEMO_RECIPE.parent.glob("long_*.yaml")):
+        long, full = recipes.load(path), recipes.load(path.with_name(path.name.replace("long_", "compare_")))
+        assert long["train"]["epochs"] > full["train"]["epochs"]
+        assert {**long.data, "train": full["train"]} == full.data
