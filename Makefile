@@ -55,8 +55,8 @@ STUDY ?= $(if $(QUICK),quick,compare)
 STUDY_BEST := $(patsubst recipes/%.yaml,build/%/best.tflite,$(wildcard recipes/$(STUDY)_*.yaml))
 
 # QUICK=1 builds two models at a time: the converter and the accuracy runs use one core, so a second
-# model's training fills the other. Each model's own optimize latencies are then
-# noisy; the report's latencies come from one benchmark run after all the builds. The full study: one at a time.
+# model's training fills the other. Each model's own optimize latencies are then noisy; the report's
+# latencies come from one benchmark run after all the builds. The full study builds one at a time.
 compare: setup data
 	$(MAKE) --no-print-directory $(if $(QUICK),-j2 --output-sync=target) reports/$(STUDY).md
 

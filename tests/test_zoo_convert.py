@@ -71,10 +71,11 @@ def test_batch_norm_folds_into_the_convolutions(tmp_path):
     """The baselines' and SqueezeNet's batch_norm option costs nothing on the device: same ops, same size."""
     from edgecnn.export import contents
 
-    files = {}
-    for bn in (False, True):
-        files[bn] = tmp_path / f"bn{bn}.tflite"
-        files[bn].write_bytes(convert.to_fp32(build_model("squeezenet1_1", (32, 32, 1), 10, {"batch_norm": bn})))
-    plain, folded = contents.read(files[False]), contents.read(files[True])
+    def read(bn):
+        path = tmp_path / f"bn{bn}.tflite"
+        path.write_bytes(convert.to_fp32(build_model("squeezenet1_1", (32, 32, 1), 10, {"batch_norm": bn})))
+        return contents.read(path)
+
+    plain, folded = read(False), read(True)
     assert folded.operators == plain.operators and "CONV_2D" in plain.operators
     assert abs(folded.weights_bytes - plain.weights_bytes) < 1024, (plain.weights_bytes, folded.weights_bytes)

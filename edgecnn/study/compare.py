@@ -1,8 +1,8 @@
 """`make compare`: every model of a study measured together, written as reports/<study>.md, .csv and .png.
 
 A study is the recipes named <study>_<model> (compare_*: the full budget, quick_*: QUICK=1, long_*:
-three epochs). Each recipe's `edgecnn optimize` has already measured its files' top-1 on the test set (optimize.json). This
-adds what only a run over all models can give: one interleaved latency benchmark of every model's files
+three epochs). Each recipe's `edgecnn optimize` has already measured its files' top-1 on the test set
+(optimize.json). This adds what only a run over all models can give: one interleaved latency benchmark of every model's files
 (A B C ... A B C ...), so the latencies compare across models on a noisy machine; and parameters and
 MACs, counted on the zoo's Keras model.
 """

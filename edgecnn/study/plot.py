@@ -25,11 +25,13 @@ def plot(rows, path, title):
     line, = ax.plot([r.median_ms for r in front], [100 * r.top1 for r in front], "k--", linewidth=1)
     handle = matplotlib.lines.Line2D
     model_keys = [handle([], [], marker="o", linestyle="", color=colours[m], label=m) for m in models]
-    variant_keys = [handle([], [], marker=shape, linestyle="", color="grey", label=v) for v, shape in shapes.items()]
-    by_model = ax.legend(handles=model_keys, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, title="model")
-    ax.add_artist(by_model)
-    by_variant = ax.legend(handles=variant_keys + [line], labels=list(shapes) + ["Pareto front"], loc="lower left",
-              bbox_to_anchor=(1.01, 0), fontsize=8, title="variant")
+    variant_keys = [handle([], [], marker=shape, linestyle="", color="grey", label=v)
+                    for v, shape in shapes.items()]
+    by_model = ax.legend(handles=model_keys, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8,
+                         title="model")
+    ax.add_artist(by_model)                                   # a second legend() call would replace it
+    by_variant = ax.legend(handles=variant_keys + [line], labels=list(shapes) + ["Pareto front"],
+                           loc="lower left", bbox_to_anchor=(1.01, 0), fontsize=8, title="variant")
     ax.set_xscale("log")
     plain = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")
     ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
