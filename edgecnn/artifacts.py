@@ -13,6 +13,12 @@ from pathlib import Path
 LIBRARIES = ("tensorflow", "tf-keras", "tensorflow-model-optimization", "ai-edge-litert", "numpy")
 
 
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(target):
     """Yield a temporary path beside `target`; on success it replaces `target`, on failure it vanishes.
@@ -25,6 +31,7 @@ def atomic_path(target):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())     # as open() would make it: mkstemp's 0600 is for the temporary
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):

@@ -99,6 +99,15 @@ def gpu_options(cfg):
     return cfg["mixed_precision"] and has_gpu, cfg["xla"] and has_gpu
 
 
+def worker_count(strategy):
+    """How many processes train together: the chief and workers of a cluster's spec, else 1."""
+    resolver = strategy.cluster_resolver
+    if resolver is None:
+        return 1
+    spec = resolver.cluster_spec()
+    return sum(spec.num_tasks(job) for job in ("chief", "worker") if job in spec.jobs) or 1
+
+
 def is_chief(strategy):
     """Whether this process writes the artifacts: always, except a non-chief worker of a cluster."""
     return bool(getattr(strategy.extended, "should_checkpoint", True))

@@ -28,6 +28,20 @@ def make_optimizer(cfg, steps_per_epoch):
     return {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}[cfg["optimizer"]](lr)
 
 
+def make_loss(smoothing, classes):
+    """Cross-entropy on the integer labels the data pipeline yields. `train.label_smoothing` > 0 moves
+    that share of each label's mass evenly onto all classes (Szegedy et al. 2016, Inception v3), through
+    Keras' own categorical cross-entropy on one-hot labels."""
+    if not smoothing:
+        return keras.losses.SparseCategoricalCrossentropy()
+
+    def smoothed_crossentropy(y_true, y_pred):
+        onehot = tf.one_hot(tf.cast(tf.reshape(y_true, [-1]), tf.int32), classes)
+        return keras.losses.categorical_crossentropy(onehot, y_pred, label_smoothing=smoothing)
+
+    return smoothed_crossentropy
+
+
 class EpochLog(keras.callbacks.Callback):
     """Appends each finished epoch to a JSON file at once, so the log survives a kill.
 
@@ -91,7 +105,7 @@ def train(recipe, verbose=None, strategy_name=None):
     out = recipe.build_dir
     strategy = distribute.make_strategy(strategy_name or cfg["strategy"])   # first: a cluster configures at startup
     keras.utils.set_random_seed(cfg["seed"])
-    workers = strategy.extended._num_workers if hasattr(strategy.extended, "_num_workers") else 1
+    workers = distribute.worker_count(strategy)
     data = load_splits(recipe["dataset"], cfg["seed"])
     batch, lr = distribute.scaled(cfg, strategy.num_replicas_in_sync)
     steps = len(data.x_train) // batch if workers > 1 else -(-len(data.x_train) // batch)
@@ -103,7 +117,7 @@ def train(recipe, verbose=None, strategy_name=None):
                             recipe["model"]["options"])
         heads = len(model.outputs)      # > 1: training-only auxiliary classifiers (GoogLeNet), weighted 0.3
         model.compile(optimizer=make_optimizer({**cfg, "learning_rate": lr}, steps),
-                      loss=keras.losses.SparseCategoricalCrossentropy(),
+                      loss=make_loss(cfg["label_smoothing"], data.classes),
                       loss_weights=[1.0] + [0.3] * (heads - 1) if heads > 1 else None,
                       metrics=["accuracy"], jit_compile=xla or None)
     train_ds = make_dataset(data.x_train, data.y_train, batch, True, cfg["augmentation"], cfg["seed"], heads,

@@ -74,6 +74,7 @@ def test_two_workers_on_loopback_survive_a_killed_worker(workspace):
     assert launcher.returncode == 0, stderr[-3000:]
     assert "worker 1 exited with status -9; restarting the 2 workers from the last finished epoch" in stderr
     assert "2 workers trained 4 epochs (1 restart(s))" in stdout
+    assert "on 2 replica(s) (CPU, 2 workers)" in stdout                # each shards the data and takes its steps
     history = _history(workspace, "mw")
     assert [row["epoch"] for row in history] == [1, 2, 3, 4]          # none twice, none missing
     assert len({row["pid"] for row in history}) == 2                   # the chief of each run

@@ -1,8 +1,10 @@
 """End to end through Make on real Fashion-MNIST: the plan, the artifacts, rebuilds, bad edits, resume."""
 
 import json
+import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -12,7 +14,7 @@ import yaml
 
 from conftest import ROOT, make, run_cli
 from edgecnn.export import metadata
-from edgecnn.artifacts import atomic_path, sha256_file
+from edgecnn.artifacts import atomic_path, atomic_write, sha256_file
 
 pytestmark = pytest.mark.slow
 
@@ -117,6 +119,17 @@ def test_failed_write_keeps_the_previous_artifact(tmp_path):
             tmp.write_bytes(b"half")
             raise RuntimeError("killed")
     assert target.read_bytes() == b"good" and list(tmp_path.iterdir()) == [target]
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600)])
+def test_artifacts_get_the_mode_the_umask_gives(tmp_path, umask, mode):
+    """Not the temporary file's 0600: a build/ served to a device or an app's build must be readable."""
+    old = os.umask(umask)
+    try:
+        atomic_write(tmp_path / "int8.tflite", b"model")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "int8.tflite").stat().st_mode) == mode
 
 
 def test_make_best_tflite_builds_measures_and_chooses(workspace):

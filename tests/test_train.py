@@ -1,7 +1,7 @@
 import json
 
 from edgecnn.distribute import make_strategy
-from edgecnn.train import EpochLog, make_optimizer, recalibrate_bn
+from edgecnn.train import EpochLog, load_trained, make_loss, make_optimizer, recalibrate_bn
 from edgecnn.tf import keras, tf
 
 
@@ -68,3 +68,24 @@ def test_bn_recalibration_averages_the_batch_statistics():
     bn = model.layers[1]
     np.testing.assert_allclose(bn.moving_mean.numpy(), x[:640].reshape(10, 64, 4).mean(1).mean(0), rtol=1e-5)
     assert bn.momentum == 0.99                                         # put back
+
+
+def test_label_smoothing_reaches_the_loss_and_the_model_still_saves(tmp_path):
+    """train.label_smoothing: Keras' smoothed categorical cross-entropy on the integer labels; 0 is plain."""
+    import numpy as np
+
+    y = np.array([[0], [2]])
+    p = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]], "float32")
+    assert isinstance(make_loss(0.0, 3), keras.losses.SparseCategoricalCrossentropy)
+    smoothed = float(tf.reduce_mean(make_loss(0.1, 3)(y, p)))
+    expected = keras.losses.CategoricalCrossentropy(label_smoothing=0.1)(np.eye(3)[[0, 2]], p)
+    plain = keras.losses.SparseCategoricalCrossentropy()(y, p)
+    assert abs(smoothed - float(expected)) < 1e-6 and abs(smoothed - float(plain)) > 0.05
+
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(inputs))
+    model.compile("adam", make_loss(0.1, 3), metrics=["accuracy"])
+    history = model.fit(np.ones((8, 4), "float32"), np.arange(8) % 3, epochs=1, verbose=0)
+    assert 0 < history.history["accuracy"][0] <= 1                   # the metric reads the integer labels
+    model.save(tmp_path / "m.keras")
+    assert load_trained(tmp_path / "m.keras").count_params() == model.count_params()

@@ -25,5 +25,4 @@ def write_all(out, files, force):
     for path, data in targets.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, data)
-        os.chmod(path, 0o644)          # files for an app's tree: readable by the build tools
     return list(targets)
