@@ -36,7 +36,7 @@ def commands(proc):
     return [line.split(" -m edgecnn ")[1].split()[0] for line in proc.stdout.splitlines() if " -m edgecnn " in line]
 
 
-def test_make_builds_measures_and_rebuilds_only_what_changed(workspace):
+def test_make_builds_measures_rebuilds_only_what_changed_and_chooses_the_best(workspace):
     (workspace / "calib_data").unlink()                       # a copy of its own: the test touches a file
     shutil.copytree(ROOT / "calib_data", workspace / "calib_data")
     write_recipe(workspace, "tiny", TINY)
@@ -75,7 +75,8 @@ def test_make_builds_measures_and_rebuilds_only_what_changed(workspace):
     assert json.loads((out / "bench.json").read_text())["models"][0]["latency_ms"]["runs"] == 12
 
     time.sleep(1.1)
-    write_recipe(workspace, "tiny", {**TINY_BENCH, "calibration": {**TINY["calibration"], "samples": 50}})
+    good = {**TINY_BENCH, "calibration": {**TINY["calibration"], "samples": 50}}
+    write_recipe(workspace, "tiny", good)
     assert commands(make(workspace, "build/tiny/bench.json")) == ["check", "convert", "bench"]
 
     # a bad edit: one sentence, non-zero exit, and every artifact stays as it was
@@ -86,6 +87,45 @@ def test_make_builds_measures_and_rebuilds_only_what_changed(workspace):
     assert proc.returncode != 0
     assert "edgecnn: error: recipes/tiny.yaml: unknown key 'train.epoch': did you mean 'epochs'?" in proc.stderr
     assert {p.name: sha256_file(p) for p in out.glob("*.*")} == before
+
+    # every kind of compressed candidate from the same model.keras; the choice is the fastest within budget
+    candidates = ["fp32", "int8", "pruned-80-int8", "pruned-80-fp32", "pruned-80-qat-int8",
+                  "pruned-80-clustered-8-int8"]
+    time.sleep(1.1)
+    write_recipe(workspace, "tiny", {**good, "prune": {"epochs": 1}, "qat": {"epochs": 1}, "cluster": {"epochs": 1},
+                                     "optimize": {"budget": 2.0, "candidates": candidates}})
+    proc = make(workspace, "build/tiny/best.tflite")
+    assert "train" not in commands(proc) and commands(proc)[0] == "check"   # the same trained model
+    summary = json.loads((out / "optimize.json").read_text())
+    rows = {row["variant"]: row for row in summary["candidates"]}
+    assert list(rows) == candidates
+    fp32 = rows["fp32"]
+    within = [r for r in rows.values() if 100 * (fp32["top1"] - r["top1"]) <= 2.0]
+    best = min(within, key=lambda r: r["median_ms"])
+    assert summary["best"] == best["variant"] and best["median_ms"] <= fp32["median_ms"]
+    assert (out / "best.tflite").read_bytes() == (out / f"{best['variant']}.tflite").read_bytes()
+    assert "**best**" in (out / "optimize.md").read_text() and "XNNPACK sparse kernels" in proc.stdout
+    # what each step left
+    assert rows["pruned-80-int8"]["gzip_bytes"] < 0.6 * rows["int8"]["gzip_bytes"]
+    assert rows["pruned-80-clustered-8-int8"]["gzip_bytes"] < rows["pruned-80-int8"]["gzip_bytes"]
+    assert rows["pruned-80-fp32"]["bytes"] < 0.6 * rows["fp32"]["bytes"]       # stored sparse
+    for variant in ("pruned-80", "pruned-80-qat", "pruned-80-clustered-8"):
+        report = json.loads((out / f"{variant}.json").read_text())
+        chosen = [row for row in report["layers"] if row["sparsity"] > 0]
+        assert chosen and all(row["sparsity"] > 0.79 for row in chosen), variant
+    assert "does not fit XNNPACK's sparse path" in " ".join(summary["notes"])
+    assert fp32["top1"] > 0.75 and rows["int8"]["top1"] > fp32["top1"] - 0.03
+
+    again = make(workspace, "build/tiny/best.tflite")
+    assert commands(again) == [] and "is up to date" in again.stdout
+
+    # embedding: the microcontroller array from int8.tflite, the Android resources from best.tflite
+    shipped = make(workspace, "build/tiny/c/model_data.cc", "build/tiny/android/assets/model.json")
+    assert commands(shipped) == ["export", "export"]
+    labels = (out / "labels.txt").read_text()
+    assert (out / "android" / "assets" / "labels.txt").read_text() == labels
+    assert metadata.read((out / "android" / "assets" / "model.tflite").read_bytes()).labels == labels.splitlines()
+    assert f"g_model_len = {(out / 'int8.tflite').stat().st_size};" in (out / "c" / "model_data.cc").read_text()
 
 
 def test_killed_training_resumes_without_training_an_epoch_twice(workspace):
@@ -130,47 +170,6 @@ def test_artifacts_get_the_mode_the_umask_gives(tmp_path, umask, mode):
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "int8.tflite").stat().st_mode) == mode
-
-
-def test_make_best_tflite_builds_measures_and_chooses(workspace):
-    """Every kind of candidate through make on real data; the choice is the fastest within budget."""
-    candidates = ["fp32", "int8", "pruned-80-int8", "pruned-80-fp32", "pruned-80-qat-int8",
-                  "pruned-80-clustered-8-int8"]
-    write_recipe(workspace, "tiny", {**TINY, "train": {**TINY["train"], "epochs": 2},
-                                     "prune": {"epochs": 1}, "qat": {"epochs": 1}, "cluster": {"epochs": 1},
-                                     "optimize": {"budget": 2.0, "candidates": candidates}})
-    proc = make(workspace, "build/tiny/best.tflite")
-    out = workspace / "build" / "tiny"
-    summary = json.loads((out / "optimize.json").read_text())
-    rows = {row["variant"]: row for row in summary["candidates"]}
-    assert list(rows) == candidates
-    fp32 = rows["fp32"]
-    within = [r for r in rows.values() if 100 * (fp32["top1"] - r["top1"]) <= 2.0]
-    best = min(within, key=lambda r: r["median_ms"])
-    assert summary["best"] == best["variant"] and best["median_ms"] <= fp32["median_ms"]
-    assert (out / "best.tflite").read_bytes() == (out / f"{best['variant']}.tflite").read_bytes()
-    assert "**best**" in (out / "optimize.md").read_text() and "XNNPACK sparse kernels" in proc.stdout
-    # what each step left
-    assert rows["pruned-80-int8"]["gzip_bytes"] < 0.6 * rows["int8"]["gzip_bytes"]
-    assert rows["pruned-80-clustered-8-int8"]["gzip_bytes"] < rows["pruned-80-int8"]["gzip_bytes"]
-    assert rows["pruned-80-fp32"]["bytes"] < 0.6 * rows["fp32"]["bytes"]       # stored sparse
-    for variant in ("pruned-80", "pruned-80-qat", "pruned-80-clustered-8"):
-        report = json.loads((out / f"{variant}.json").read_text())
-        chosen = [row for row in report["layers"] if row["sparsity"] > 0]
-        assert chosen and all(row["sparsity"] > 0.79 for row in chosen), variant
-    assert "does not fit XNNPACK's sparse path" in " ".join(summary["notes"])
-    assert fp32["top1"] > 0.75 and rows["int8"]["top1"] > fp32["top1"] - 0.03
-
-    again = make(workspace, "build/tiny/best.tflite")
-    assert commands(again) == [] and "is up to date" in again.stdout
-
-    # embedding: the microcontroller array from int8.tflite, the Android resources from best.tflite
-    shipped = make(workspace, "build/tiny/c/model_data.cc", "build/tiny/android/assets/model.json")
-    assert commands(shipped) == ["export", "export"]
-    labels = (out / "labels.txt").read_text()
-    assert (out / "android" / "assets" / "labels.txt").read_text() == labels
-    assert metadata.read((out / "android" / "assets" / "model.tflite").read_bytes()).labels == labels.splitlines()
-    assert f"g_model_len = {(out / 'int8.tflite').stat().st_size};" in (out / "c" / "model_data.cc").read_text()
 
 
 def test_device_check_runs_every_file_on_tflite_runtime_2_14(workspace, tiny_models):
