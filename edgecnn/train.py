@@ -71,9 +71,11 @@ class EpochLog(keras.callbacks.Callback):
         atomic_write(self.path, json.dumps(rows, indent=1).encode())
 
 
-def _float32_copy(model, recipe, classes):
-    """The model rebuilt under the float32 policy with the trained weights: what is saved and converted
-    after mixed-precision training (the weights themselves are float32 variables either way)."""
+def _plain_copy(model, recipe, classes):
+    """The model rebuilt with the trained weights under the float32 policy, outside any strategy and
+    never compiled: what model.keras holds. The weights alone, without the optimizer's slots (Adam's
+    two per weight tripled ResNet50's file to 283 MB, which every convert stage reloaded), and float32
+    layers after mixed-precision training (the weights are float32 variables either way)."""
     keras.mixed_precision.set_global_policy("float32")
     plain = build_model(recipe["model"]["name"], recipe["dataset"]["input_shape"], classes, recipe["model"]["options"])
     plain.set_weights(model.get_weights())
@@ -136,19 +138,12 @@ def train(recipe, verbose=None, strategy_name=None):
           f"{', mixed_float16' if mixed else ''}{', XLA' if xla else ''}", flush=True)
     model.fit(train_ds, validation_data=val_ds, epochs=cfg["epochs"], callbacks=callbacks,
               verbose=(1 if sys.stdout.isatty() else 2) if verbose is None else verbose)
-    if mixed or cfg["bn_recalibration"] and strategy.num_replicas_in_sync > 1:
-        model = _float32_copy(model, recipe, data.classes)     # plain variables, outside the strategy
+    model = _plain_copy(model, recipe, data.classes)    # every worker of a cluster reads the weights
+    if not chief:
+        return model, []                                 # the chief alone re-estimates BN and saves
     if cfg["bn_recalibration"]:
         done = recalibrate_bn(model, data.x_train, cfg["bn_recalibration"], cfg["batch_size"])
         print(f"batch-norm statistics re-estimated over {done} training batches", flush=True)
-    if not chief:
-        # every worker of a cluster takes part in saving (reading the variables is a collective op);
-        # only the chief's copy is kept
-        import tempfile
-
-        with tempfile.TemporaryDirectory() as tmp:
-            model.save(os.path.join(tmp, "model.keras"))
-        return model, []
 
     history = log.rows()
     with atomic_path(out / "model.keras") as tmp:

@@ -13,8 +13,9 @@ import pytest
 import yaml
 
 from conftest import ROOT, make, run_cli
-from edgecnn.export import metadata
 from edgecnn.artifacts import atomic_path, atomic_write, sha256_file
+from edgecnn.export import metadata
+from edgecnn.train import load_trained
 
 pytestmark = pytest.mark.slow
 
@@ -59,6 +60,8 @@ def test_make_builds_measures_rebuilds_only_what_changed_and_chooses_the_best(wo
         assert entry["sha256"] == sha256_file(out / name) and entry["bytes"] == (out / name).stat().st_size
         assert entry["libraries"]["tensorflow"] and entry["recipe_sha256"] == manifest["recipe_sha256"]
     assert [row["epoch"] for row in json.loads((out / "history.json").read_text())] == [1, 2, 3]
+    params = load_trained(out / "model.keras").count_params()        # the weights alone, without Adam's
+    assert (out / "model.keras").stat().st_size < 2 * 4 * params      # two slots a weight (3.3x compiled)
 
     again = make(workspace, "build/tiny/bench.json")
     assert commands(again) == [] and "is up to date" in again.stdout
