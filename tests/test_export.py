@@ -95,6 +95,13 @@ def test_android_bundle_describes_io_quantization_and_labels(tmp_path, int8_file
     assert inp["shape"] == [1, 32, 32, 1] and inp["dtype"] == "uint8"
     assert inp["quantization"] == {"scale": 1.0, "zero_point": 0}      # raw camera bytes go straight in
     assert out["shape"] == [1, 10] and out["dtype"] == "uint8" and out["quantization"]["scale"] > 0
+    from edgecnn.bench.runtime import pick_runtime                   # read from the flatbuffer: as the runtime sees it
+
+    interp = pick_runtime().interpreter(int8_file, threads=1)
+    for mine, theirs in zip([inp, out], interp.get_input_details() + interp.get_output_details()):
+        assert [mine["name"], mine["shape"], mine["dtype"]] == [theirs["name"], list(theirs["shape"]),
+                                                                 theirs["dtype"].__name__]
+        assert [mine["quantization"]["scale"], mine["quantization"]["zero_point"]] == list(theirs["quantization"])
     assert about["labels"] == "labels.txt" and about["normalization"]["mean"] == 0.0
     assert 'noCompress += "tflite"' in note
 

@@ -6,19 +6,21 @@ from pathlib import Path
 from edgecnn.errors import UserError
 
 
-def _tensor(detail):
-    scale, zero_point = detail["quantization"]
-    return {"name": detail["name"], "shape": [int(d) for d in detail["shape"]],
-            "dtype": detail["dtype"].__name__,
-            "quantization": {"scale": float(scale), "zero_point": int(zero_point)} if scale else None}
+def _tensor(t):
+    """One input or output as edgecnn inspect reads it, in the JSON's shape: a scale and zero point, or null."""
+    quantized = bool(t["scale"]) and t["scale"][0] != 0
+    return {"name": t["name"], "shape": t["shape"], "dtype": t["dtype"],
+            "quantization": {"scale": t["scale"][0], "zero_point": t["zero_point"][0] if t["zero_point"] else 0}
+            if quantized else None}
 
 
 def tensors(path):
-    """(inputs, outputs) of the file as the runtime sees them."""
-    from edgecnn.bench.runtime import pick_runtime
+    """(inputs, outputs) of the file, read from its flatbuffer (edgecnn.export.contents): no runtime is
+    loaded, and a file with ops this machine's runtime lacks still gets its bundle."""
+    from edgecnn.export import contents
 
-    interp = pick_runtime().interpreter(path, threads=1)
-    return [_tensor(d) for d in interp.get_input_details()], [_tensor(d) for d in interp.get_output_details()]
+    c = contents.read(path)
+    return [_tensor(t) for t in c.inputs], [_tensor(t) for t in c.outputs]
 
 
 def recipe_labels(model_path):
