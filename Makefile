@@ -20,6 +20,8 @@ DEMO   := fashion_mnist_mobilenet_v2
 CALIB  := $(shell find calib_data -type f -not -name '*.md' 2>/dev/null)
 FMNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 PYTEST_ARGS ?=
+# pytest-xdist processes: much of a test runs on one core (TF import, the converter, make, subprocesses)
+TEST_WORKERS ?= 2
 
 .PHONY: setup data demo test clean device-check compare
 .SECONDARY:
@@ -47,7 +49,7 @@ demo: setup data
 	@$(EDGECNN) report recipes/$(DEMO).yaml
 
 test: setup data
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # The study (issue 5): recipes/<STUDY>_<model>.yaml share one training budget; each model's best.tflite
 # measures its files' accuracy, then one interleaved benchmark of all models writes reports/<STUDY>.*

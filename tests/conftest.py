@@ -60,3 +60,9 @@ def tiny_models(tmp_path_factory):
     paths["fp32"].write_bytes(convert.to_fp32(model))
     paths["int8"].write_bytes(convert.to_int8(model, calib, "uint8"))
     return model, paths
+
+
+def pytest_collection_modifyitems(items):
+    """The slow end-to-end tests first: `make test` runs on two pytest-xdist workers, and a long test that
+    starts last leaves the other worker idle at the end (longest first is the classic greedy schedule)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
