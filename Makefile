@@ -3,7 +3,7 @@
 #   make test                               set-up + the whole test suite
 #   make build/<recipe>/int8.tflite         exactly the work needed for that file (make -n shows it)
 #   make build/<recipe>/best.tflite         every candidate variant built, measured, the fastest within budget
-#   make build/<recipe>/c/model_data.cc     int8.tflite as a C/C++ array (microcontrollers)
+#   make build/<recipe>/c/model_data.cc     int8.tflite as a C/C++ array + arena constant + op resolver, run on TFLite Micro
 #   make build/<recipe>/android/assets/model.json, build/<recipe>/ios/model.json   best.tflite + labels + I/O
 #   make compare [QUICK=1 | STUDY=long]     the study: every recipes/compare_*.yaml (quick_*, long_*) model built,
 #                                           measured together, reports/compare.md (quick.md), .csv, .png
@@ -23,7 +23,7 @@ PYTEST_ARGS ?=
 # pytest-xdist processes: much of a test runs on one core (TF import, the converter, make, subprocesses)
 TEST_WORKERS ?= 2
 
-.PHONY: setup data demo test clean device-check compare
+.PHONY: setup data demo test clean device-check compare app-check
 .SECONDARY:
 
 setup: $(VENV)/.installed
@@ -80,12 +80,27 @@ $(DEVICE_VENV)/.installed: $(BENCH_SRC)
 device-check: $(DEVICE_VENV)/.installed
 	cd $(DEVICE_VENV) && bin/python -m edgecnn.bench.device_check $(CURDIR)/build
 
+# Every built best.tflite/int8.tflite (3-channel) on the TFLite Task Library, as an Android app classifies:
+# tflite-support 0.4.4 needs protobuf<4 and numpy<2 (it cannot share TensorFlow's env) and Debian's libusb.
+APP_VENV ?= .app-venv
+APP_CHECK ?= build
+$(APP_VENV)/.installed:
+	@if ! ldconfig -p | grep -q libusb-1.0; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq libusb-1.0-0 >/dev/null; \
+	  else echo "the Task Library needs libusb: run 'sudo apt-get install libusb-1.0-0'." >&2; exit 1; fi; fi
+	$(PYTHON) -m venv $(APP_VENV)
+	$(APP_VENV)/bin/pip install -q --disable-pip-version-check "numpy<2" "protobuf<4" tflite-support==0.4.4
+	@touch $@
+
+app-check: setup $(APP_VENV)/.installed
+	$(EDGECNN) app-check $(APP_CHECK) --python $(APP_VENV)/bin/python
+
 # --- the stage graph ---------------------------------------------------------------------------
 # every recipe file: a recipe may start from others (`base:`); check rewrites only what changed
 build/%/recipe.json: recipes/%.yaml $(wildcard recipes/*.yaml) | $(VENV)/.installed
 	$(EDGECNN) check $<
 
-STAGES := data train fp32 fp16 dynamic int8 int16x8 prune qat cluster bench optimize
+STAGES := data train fp32 fp16 dynamic int8 int16x8 prune qat cluster bench optimize export
 $(foreach s,$(STAGES),build/%/stages/$(s).json): build/%/recipe.json ;
 
 build/%/model.keras: build/%/stages/train.json
@@ -128,7 +143,7 @@ build/%.h5: $(compress_deps)
 # best.tflite: `edgecnn optimize` makes its candidates (this Makefile again), benchmarks them interleaved
 # and keeps the fastest within the accuracy budget; anything upstream changing re-runs it.
 build/%/best.tflite: build/%/model.keras build/%/testset.npz \
-                     $(foreach s,$(filter-out data train bench,$(STAGES)),build/%/stages/$(s).json)
+                     $(foreach s,$(filter-out data train bench export,$(STAGES)),build/%/stages/$(s).json)
 	$(EDGECNN) optimize recipes/$*.yaml
 
 build/%/quant_errors.csv: build/%/model.keras build/%/stages/int8.json $(CALIB)
@@ -138,9 +153,14 @@ build/%/bench.json: build/%/fp32.tflite build/%/int8.tflite build/%/testset.npz 
 	$(EDGECNN) bench recipes/$*.yaml
 
 # --- embedding in apps (edgecnn export): int8.tflite as a microcontroller array, best.tflite as app resources
-build/%/c/model_data.cc: build/%/int8.tflite
+# tflm.json: int8.tflite on TensorFlow Lite Micro's own interpreter (the arena it needs, top-1 on the test set);
+# the C export measures the arena again for its constant and refuses a file over the recipe's export budgets.
+build/%/tflm.json: build/%/int8.tflite build/%/testset.npz
+	$(EDGECNN) tflm recipes/$*.yaml
+
+build/%/c/model_data.cc: build/%/int8.tflite build/%/tflm.json build/%/stages/export.json
 	@mkdir -p $(@D)
-	$(EDGECNN) export $< --format c --out $(@D) --force
+	$(EDGECNN) export $< --format c --out $(@D) --force --recipe recipes/$*.yaml
 
 build/%/android/assets/model.json: build/%/best.tflite
 	@mkdir -p build/$*/android

@@ -86,11 +86,12 @@ def testset(recipe_path):
     recipe = recipes.load(recipe_path)
     data = load_splits(recipe["dataset"], recipe["train"]["seed"])
     buf = io.BytesIO()
-    np.savez_compressed(buf, x=data.x_test, y=data.y_test, class_names=np.array(data.class_names))
+    x = _as_files_take(recipe, data.x_test)
+    np.savez_compressed(buf, x=x, y=data.y_test, class_names=np.array(data.class_names))
     out = recipe.build_dir / "testset.npz"
     atomic_write(out, buf.getvalue())
     record(recipe, out, "data")
-    click.echo(f"wrote {out}: {len(data.y_test)} images of {data.x_test.shape[1:]}")
+    click.echo(f"wrote {out}: {len(data.y_test)} images of {x.shape[1:]}")
 
 
 def _load_source(recipe, source):
@@ -111,7 +112,15 @@ def _calibration(recipe):
     from edgecnn.data.calibration import load_calibration
 
     cal = recipe["calibration"]
-    return load_calibration(cal["path"], recipe["dataset"]["input_shape"], cal["samples"], recipe["dataset"]["fit"])
+    images = load_calibration(cal["path"], recipe["dataset"]["input_shape"], cal["samples"], recipe["dataset"]["fit"])
+    return _as_files_take(recipe, images)
+
+
+def _as_files_take(recipe, images):
+    """Images as the recipe's .tflite files take them: grey repeated to R = G = B under convert.rgb_input."""
+    import numpy as np
+
+    return np.repeat(images, 3, axis=-1) if recipe["convert"]["rgb_input"] and images.shape[-1] == 1 else images
 
 
 @main.command()
@@ -183,6 +192,9 @@ def convert(recipe_path, variant):
     source, fmt = parse_tflite(variant)
     model = _load_source(recipe, source)
     from edgecnn import convert as conv
+
+    if recipe["convert"]["rgb_input"]:
+        model = conv.rgb_input(model)
     from edgecnn.artifacts import atomic_write, record
 
     calibration = _calibration(recipe) if fmt in conv.CALIBRATED else None
@@ -222,6 +234,10 @@ def quant_report(recipe_path, top):
 
     recipe = recipes.load(recipe_path)
     model = _load_source(recipe, parse_source("model"))
+    if recipe["convert"]["rgb_input"]:
+        from edgecnn.convert import rgb_input
+
+        model = rgb_input(model)
     calibration = _calibration(recipe)
     rows = layer_errors(configure(model, "int8", calibration), calibration)
     out = recipe.build_dir / "quant_errors.csv"
@@ -245,6 +261,28 @@ def bench(recipe_path):
     _run_bench(recipe, [out / "fp32.tflite", out / "int8.tflite"], out / "bench.json")
     record(recipe, out / "bench.json", "bench")
     click.echo(f"wrote {out / 'bench.json'} (edgecnn report {recipe.path} prints it)")
+
+
+@main.command()
+@_recipe_arg
+def tflm(recipe_path):
+    """Run build/NAME/int8.tflite on TensorFlow Lite Micro's own interpreter: the tensor arena it needs and
+    top-1 on the whole test set, next to LiteRT's on the same images (writes build/NAME/tflm.json).
+
+    Like the benchmark, it runs in a process of its own that never imports TensorFlow.
+    """
+    import subprocess
+
+    from edgecnn.artifacts import record
+
+    recipe = recipes.load(recipe_path)
+    out = recipe.build_dir
+    path, report = out / "int8.tflite", out / "tflm.json"
+    status = subprocess.call([sys.executable, "-m", "edgecnn.bench", str(path), "--runtime", "tflm",
+                              "--data", str(out / "testset.npz"), "--json", str(report)])
+    if status:
+        sys.exit(status)
+    record(recipe, report, "int8")
 
 
 @main.command()
@@ -353,39 +391,85 @@ def compare(study, build_root, out):
 @click.option("--std", type=float, default=1.0, show_default=True, help="input normalization written to the JSON")
 @click.option("--no-metadata", is_flag=True, help="android/ios: ship the file's bytes as they are, without "
               "embedding name, labels and normalization as TFLite metadata")
-def export(model_path, fmt, out, name, force, max_bytes, labels_path, mean, std, no_metadata):
-    """Embed FILE.tflite in an app: a C/C++ array for microcontrollers, or Android/iOS resources."""
+@click.option("--max-arena", type=click.IntRange(min=1), help="c: fail when kTensorArenaSize is larger (a RAM budget)")
+@click.option("--arena-margin", type=click.FloatRange(min=0, max=10), help="c: fraction added to the smallest "
+              "arena TFLite Micro ran the file in (default 0.1)")
+@click.option("--recipe", "recipe_path", type=click.Path(dir_okay=False),
+              help="take --max-bytes, --max-arena and --arena-margin from this recipe's export section")
+def export(model_path, fmt, out, name, force, max_bytes, labels_path, mean, std, no_metadata, max_arena,
+           arena_margin, recipe_path):
+    """Embed FILE.tflite in an app: a C/C++ array for microcontrollers, or Android/iOS resources.
+
+    c writes model_data.h/.cc and model_runtime.h: kTensorArenaSize and a MicroMutableOpResolver with exactly
+    the model's operators, both measured on TensorFlow Lite Micro's own interpreter (a file it cannot run
+    is refused)."""
     from edgecnn.export.formats import export as run
 
-    written, note = run(model_path, fmt, out, name, force, max_bytes, labels_path, mean, std, not no_metadata)
+    if recipe_path:
+        budgets = recipes.load(recipe_path)["export"]
+        max_bytes = budgets["max_flash"] if max_bytes is None else max_bytes
+        max_arena = budgets["max_arena"] if max_arena is None else max_arena
+        arena_margin = budgets["arena_margin"] if arena_margin is None else arena_margin
+    written, note = run(model_path, fmt, out, name, force, max_bytes, labels_path, mean, std, not no_metadata,
+                        max_arena, arena_margin)
     for path in written:
         click.echo(f"wrote {path}")
     click.echo(note)
 
 
+@main.command("app-check")
+@click.argument("paths", nargs=-1, metavar="[FILE.tflite | FOLDER]...")
+@click.option("--python", "python", default=".app-venv/bin/python", show_default=True,
+              help="the Python of the Task Library's env (make app-check builds it)")
+@click.option("--samples", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="the first N images of each file's testset.npz")
+def app_check(paths, python, samples):
+    """Classify through the TFLite Task Library (ImageClassifier) as an Android app would: every built
+    best.tflite/int8.tflite (default: under build/) exported to a bundle, top-1 against edgecnn-bench's on the
+    same images. 1-channel files are skipped in folders and refused when named."""
+    from edgecnn.export.app_check import run
+
+    status = run(list(paths) or ["build"], python, samples, echo=click.echo)
+    sys.exit(status)
+
+
 @main.command()
 @click.argument("model_path", metavar="FILE.tflite", type=click.Path(dir_okay=False))
 @click.option("--gpu", is_flag=True, help="also run TensorFlow's GPU-delegate compatibility analyzer (slow)")
+@click.option("--mcu", is_flag=True, help="also run it on TensorFlow Lite Micro: the operators it lacks, the arena "
+              "it recorded and the smallest arena that runs (child-process probes)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")
-def inspect(model_path, gpu, as_json):
+def inspect(model_path, gpu, mcu, as_json):
     """What is inside FILE.tflite: inputs, outputs, ops, flash against RAM (tensor arena), metadata."""
     from dataclasses import asdict
 
     from edgecnn.export.contents import read, render
 
     contents = read(model_path)
-    verdict = None
+    verdict = micro = refusal = None
     if gpu:
         from edgecnn.gpu_check import gpu_compatibility
 
         verdict = gpu_compatibility(Path(model_path).read_bytes())
+    if mcu:
+        from edgecnn.export.micro import measure
+
+        try:
+            micro = measure(model_path)
+        except UserError as e:
+            refusal = e
     if as_json:
         out = {**asdict(contents), "operators": dict(contents.operators.most_common())}
         if verdict is not None:
             out["gpu"] = {"compatible": verdict[0], "reasons": verdict[1]}
+        if micro is not None:
+            out["tflm"] = {**asdict(micro.arena), "arena_constant": micro.arena_constant,
+                           "margin": micro.margin, "version": micro.tflm_version, "resolver": micro.methods}
         click.echo(json.dumps(out, indent=2))
     else:
-        click.echo(render(contents, verdict), nl=False)
+        click.echo(render(contents, verdict, micro), nl=False)
+    if refusal is not None:
+        raise refusal
 
 
 @main.command()

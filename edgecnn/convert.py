@@ -41,6 +41,24 @@ def batch1_converter(model):
         absl_logging.set_verbosity(level)
 
 
+GREY_WEIGHTS = (0.299, 0.587, 0.114)       # ITU-R BT.601 luma, as Pillow's convert("L")
+
+
+def rgb_input(model):
+    """`model`, which takes one grey channel, behind a 3-channel input: grey = 0.299 R + 0.587 G + 0.114 B as a
+    fixed 1x1 convolution (one CONV_2D in every file). For apps whose image APIs hand over RGB only, such as
+    the TFLite Task Library's ImageClassifier, which requires a 1 x H x W x 3 input."""
+    from edgecnn.tf import keras
+
+    if model.input_shape[-1] != 1:
+        return model
+    inputs = keras.Input(shape=(*model.input_shape[1:3], 3), name=model.inputs[0].name.split(":")[0])
+    grey = keras.layers.Conv2D(1, 1, use_bias=False, trainable=False, name="rgb_to_grey")
+    x = grey(inputs)
+    grey.set_weights([np.asarray(GREY_WEIGHTS, np.float32).reshape(1, 1, 3, 1)])
+    return keras.Model(inputs, model(x), name=model.name)
+
+
 def representative(calibration):
     return lambda: ([img[None].astype(np.float32)] for img in calibration)
 

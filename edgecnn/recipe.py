@@ -69,6 +69,7 @@ SCHEMA = {
     },
     "convert": {
         "int8_io": Field("str", "uint8", choices=("uint8", "int8", "float32")),
+        "rgb_input": Field("bool", False),      # a 1-channel model's files take RGB (grey computed inside)
     },
     "prune": {
         "schedule": Field("str", "polynomial", choices=("constant", "polynomial")),
@@ -96,6 +97,11 @@ SCHEMA = {
                                      "pruned-50-int8", "pruned-80-int8", "pruned-80-fp32", "pruned-80-qat-int8",
                                      "clustered-16-int8"]),
     },
+    "export": {
+        "max_flash": Field("int", None, low=1, optional=True),
+        "max_arena": Field("int", None, low=1, optional=True),
+        "arena_margin": Field("float", 0.1, low=0.0, high=10.0),
+    },
     "bench": {
         "threads": Field("int", 2, low=1, high=1025),
         "runs": Field("int", 50, low=1, high=1_000_000),
@@ -106,7 +112,7 @@ SCHEMA = {
 
 # stage -> the recipe sections it depends on (Make: build/<r>/stages/<stage>.json)
 STAGES = {
-    "data": ("dataset",),
+    "data": ("dataset", "convert"),
     "train": ("model", "dataset", "train"),
     "fp32": ("convert",),
     "fp16": ("convert",),
@@ -118,6 +124,7 @@ STAGES = {
     "cluster": ("cluster", "prune", "dataset", "train"),
     "bench": ("bench",),
     "optimize": ("optimize", "bench"),
+    "export": ("export",),
 }
 
 

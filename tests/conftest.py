@@ -62,6 +62,26 @@ def tiny_models(tmp_path_factory):
     return model, paths
 
 
+@pytest.fixture(scope="session")
+def micro_models(tmp_path_factory):
+    """An untrained micro_cnn (widths 8, 16; 32x32x1, 10 classes) as the files TFLite Micro runs or refuses:
+    uint8-I/O int8 (runs), fp32 (runs, float kernels), fp16 and dynamic range (refused)."""
+    from edgecnn import convert
+    from edgecnn.data.calibration import load_calibration
+    from edgecnn.tf import keras
+    from edgecnn.zoo import build_model
+
+    keras.utils.set_random_seed(0)
+    model = build_model("micro_cnn", (32, 32, 1), 10, {"widths": [8, 16]})
+    folder = tmp_path_factory.mktemp("micro")
+    calib = load_calibration(ROOT / "calib_data" / "fashion_mnist", (32, 32, 1), 50)
+    paths = {fmt: folder / f"{fmt}.tflite" for fmt in ("int8", "fp32", "fp16", "dynamic")}
+    paths["int8"].write_bytes(convert.to_int8(model, calib, "uint8"))
+    for fmt in ("fp32", "fp16", "dynamic"):
+        paths[fmt].write_bytes(convert.convert(model, fmt))
+    return model, paths
+
+
 def pytest_collection_modifyitems(items):
     """The slow end-to-end tests first: `make test` runs on two pytest-xdist workers, and a long test that
     starts last leaves the other worker idle at the end (longest first is the classic greedy schedule)."""

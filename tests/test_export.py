@@ -33,11 +33,11 @@ int main(void) {
 
 
 @pytest.fixture
-def int8_file(tmp_path, tiny_models):
-    """The tiny uint8-I/O int8 file in a build-like folder with its labels.txt beside it."""
+def int8_file(tmp_path, micro_models):
+    """A small uint8-I/O int8 file that TFLite Micro runs, in a build-like folder with its labels.txt beside it."""
     folder = tmp_path / "build"
     folder.mkdir()
-    shutil.copy(tiny_models[1]["int8"], folder / "int8.tflite")
+    shutil.copy(micro_models[1]["int8"], folder / "int8.tflite")
     (folder / "labels.txt").write_text("\n".join(LABELS) + "\n")
     return folder / "int8.tflite"
 
@@ -73,7 +73,7 @@ def test_max_bytes_refuses_and_writes_nothing(tmp_path, int8_file):
     app = tmp_path / "app"
     app.mkdir()
     size = int8_file.stat().st_size
-    with pytest.raises(UserError, match=rf"is {size:,} bytes, over --max-bytes 1,000; it will not fit"):
+    with pytest.raises(UserError, match=rf"is {size:,} bytes, over the flash budget of 1,000 \(--max-bytes\); it will not fit"):
         export(int8_file, "c", app, max_bytes=1000)
     assert list(app.iterdir()) == []
     export(int8_file, "c", app, max_bytes=size)
@@ -87,7 +87,7 @@ def test_android_bundle_describes_io_quantization_and_labels(tmp_path, int8_file
         "assets/labels.txt", "assets/model.json", "assets/model.tflite"]
     shipped = (app / "assets" / "model.tflite").read_bytes()
     assert metadata.read(shipped) == metadata.Metadata("model", "", "int8.tflite, exported by edgecnn", "", "",
-                                                       LABELS, [0.0], [1.0])
+                                                       LABELS, [0.0], [1.0], "GRAYSCALE")
     assert _graph(shipped) == _graph(int8_file.read_bytes())
     assert (app / "assets" / "labels.txt").read_text().splitlines() == LABELS
     about = json.loads((app / "assets" / "model.json").read_text())
@@ -134,7 +134,7 @@ def test_bad_inputs_get_one_sentence_and_change_nothing(tmp_path, int8_file):
         export(int8_file, "c", tmp_path / "nowhere")
     export(int8_file, "c", app)
     before = (app / "model_data.cc").read_bytes()
-    with pytest.raises(UserError, match=r"model_data.h, .*model_data.cc already exist; add --force to overwrite"):
+    with pytest.raises(UserError, match=r"model_data.h, .*model_runtime.h already exist; add --force to overwrite"):
         export(int8_file, "c", app, name="other")
     assert (app / "model_data.cc").read_bytes() == before
     export(int8_file, "c", app, name="other", force=True)
@@ -229,8 +229,8 @@ def test_arena_plan_shares_memory_between_tensors_that_do_not_live_together():
     assert arena.plan(chain)[1] == 128 and arena.lower_bound(chain) == 128
 
 
-def test_inspect_reads_io_ops_flash_and_arena(int8_file):
-    c = inspect_file(int8_file)
+def test_inspect_reads_io_ops_flash_and_arena(tiny_models):
+    c = inspect_file(tiny_models[1]["int8"])
     assert c.inputs == [{"name": c.inputs[0]["name"], "dtype": "uint8", "shape": [1, 32, 32, 1], "scale": [1.0],
                          "zero_point": [0]}]
     assert c.outputs[0]["dtype"] == "uint8" and c.outputs[0]["shape"] == [1, 10]

@@ -29,6 +29,7 @@ REFERENCE = {
     "efficientnet_lite0": (4_652_008, "tensorflow/tpu EfficientNet-Lite0 (timm tf_efficientnet_lite0), trainable", None),
     "efficientnet_lite1": (5_416_680, "tensorflow/tpu EfficientNet-Lite1 (timm tf_efficientnet_lite1), trainable", None),
     "efficientnet_lite2": (6_092_072, "tensorflow/tpu EfficientNet-Lite2 (timm tf_efficientnet_lite2), trainable", None),
+    "micro_cnn": (163_234, "micro_cnn as built here (widths 24, 48, 96; no published model to compare)", None),
     "googlenet": (6_998_552, "GoogLeNet Table 1 widths, no auxiliary heads (paper total: 6.8 M, rounded)", 1.55e9),
 }
 KERAS = {"mobilenet_v1": "MobileNet", "mobilenet_v2": "MobileNetV2", "vgg16": "VGG16", "resnet50": "ResNet50",
@@ -160,6 +161,8 @@ def test_bad_model_inputs():
         build_model("squeezenet1_1", (32, 32, 1), 10, {"bypass": "full"})
     with pytest.raises(UserError, match="needs an input of at least 32x32"):
         build_model("resnet50", (28, 28, 1), 10)
+    with pytest.raises(UserError, match=r"micro_cnn: widths must be a list of positive integers, got \[16, 0\]"):
+        build_model("micro_cnn", (32, 32, 1), 10, {"widths": [16, 0]})
     with pytest.raises(UserError, match="needs a download"):
         build_model("mobilenet_v2", (32, 32, 1), 10, weights="imagenet")
 

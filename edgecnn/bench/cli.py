@@ -60,7 +60,9 @@ def parser():
                    help="interpreter threads (default 2); a list such as 1,2,4 also sweeps the latency over them")
     p.add_argument("--runs", type=_at_least(1), default=50, help="timed runs per model (default 50)")
     p.add_argument("--warmup", type=_at_least(0), default=5, help="untimed runs first (default 5)")
-    p.add_argument("--runtime", choices=["auto", *RUNTIMES], default="auto")
+    p.add_argument("--runtime", choices=["auto", *RUNTIMES, "tflm"], default="auto",
+                   help="tflm: TensorFlow Lite Micro's own interpreter (pip package tflite-micro): the arena it "
+                        "needs and, with --data, accuracy there and agreement with the default runtime")
     p.add_argument("--no-xnnpack", action="store_true", help="the runtime's reference kernels, without XNNPACK")
     p.add_argument("--accelerator", choices=ACCELERATORS, help="run through LiteRT's CompiledModel on this "
                    "accelerator (gpu falls back to cpu for ops it lacks; the report says if all ran on it)")
@@ -75,11 +77,10 @@ def parser():
 
 
 def run(args):
+    if args.runtime == "tflm":
+        return run_tflm(args)
     runtime = pick_runtime(args.runtime)
-    data = None
-    if args.data:
-        x, y, _ = load_labelled(args.data)
-        data = (x[:args.samples], y[:args.samples]) if args.samples else (x, y)
+    data = _data(args)
     options = {"xnnpack": not args.no_xnnpack, "input_shapes": dict(args.input_shape),
                "accelerator": args.accelerator}
     first, *more = args.threads
@@ -108,6 +109,41 @@ def run(args):
     return report
 
 
+def _data(args):
+    if not args.data:
+        return None
+    x, y, _ = load_labelled(args.data)
+    return (x[:args.samples], y[:args.samples]) if args.samples else (x, y)
+
+
+def run_tflm(args):
+    """Each file on TFLite Micro: the arena it needs, and accuracy there next to the default runtime's."""
+    from edgecnn.bench import tflm
+
+    tflm.require()
+    for out in (args.json, args.csv):
+        _check_writable(out)
+    data = _data(args)
+    try:
+        reference = pick_runtime("auto") if data is not None else None
+    except RuntimeMissing:
+        reference = None
+    report = {"runtime": {"name": "tflm", "version": tflm.version()}, "version": tflm.version(),
+              "data": args.data, "models": [tflm.report(path, data, reference) for path in args.models]}
+    if args.json:
+        _write(args.json, json.dumps(report, indent=2) + "\n")
+    if args.csv:
+        _write(args.csv, tflm.to_csv(report))
+    return report
+
+
+def _check_writable(path):
+    """Before the work: a --json/--csv whose folder is missing would lose the whole run at the end."""
+    if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise DataError(f"{path}: the folder {os.path.dirname(os.path.abspath(path))} does not exist; "
+                        f"create it or write the report elsewhere.")
+
+
 def _write(path, text):
     """Atomically, so an interrupted run never leaves half a file where a good one was."""
     tmp = f"{path}.tmp{os.getpid()}"
@@ -124,7 +160,12 @@ def main(argv=None):
         print(f"edgecnn-bench: error: {e}", file=sys.stderr)
         return 2
     if not args.quiet:
-        print(render(report))
+        if args.runtime == "tflm":
+            from edgecnn.bench.tflm import render as render_tflm
+
+            print(render_tflm(report))
+        else:
+            print(render(report))
     return 0
 
 

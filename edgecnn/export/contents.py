@@ -87,15 +87,22 @@ def _tensor_line(t):
     return f"  {t['name']}: {t['dtype']} {t['shape']}{quant}"
 
 
-def render(c, gpu=None):
+def render(c, gpu=None, micro=None):
     lines = [f"{c.path}: {c.bytes:,} bytes, sha256 {c.sha256}", "inputs:", *map(_tensor_line, c.inputs),
              "outputs:", *map(_tensor_line, c.outputs),
              f"operators: {sum(c.operators.values())} in {c.subgraphs} subgraph(s): "
              + ", ".join(f"{name} x{n}" for name, n in c.operators.most_common()),
              f"flash: {c.bytes:,} bytes, of which weights {c.weights_bytes:,}",
-             f"tensor arena (RAM, estimated): {c.arena_bytes:,} bytes as TFLite Micro's greedy planner lays out "
-             f"the activations (at least {c.arena_lower_bound:,} are live at once); per-op scratch buffers and "
-             f"the interpreter's own structures come on top"]
+             f"activations (our estimate): {c.arena_bytes:,} bytes as TFLite Micro's greedy planner lays them "
+             f"out (at least {c.arena_lower_bound:,} are live at once); the whole tensor arena is larger: "
+             + ("below, as TFLite Micro measured it" if micro else "edgecnn inspect --mcu measures it on TFLite Micro")]
+    if micro is not None:
+        a = micro.arena
+        lines += [f"TFLite Micro {micro.tflm_version}: runs it; all {len(micro.operators)} operators present "
+                  f"({', '.join(micro.methods)})",
+                  f"  tensor arena (RAM, measured): {a.recorded:,} bytes recorded (head {a.head:,} activations + "
+                  f"tail {a.tail:,} runtime data); smallest that runs {a.smallest:,} "
+                  f"({a.probes} child-process probes); with a {micro.margin:.0%} margin {micro.arena_constant:,}"]
     md = c.metadata
     if md is None:
         lines.append(f"metadata: none (model entries: {', '.join(c.model_entries) or 'none'}); "

@@ -51,8 +51,9 @@ def _bundle(path, data, name, prefix, labels_path, mean, std, embed):
     inputs, outputs = tensors(path)
     labels = _labels(path, labels_path, outputs, required=True)
     if embed:       # the model itself carries name, labels and normalization, for Android Studio / the Task Library
+        space = {1: "GRAYSCALE", 3: "RGB"}.get(inputs[0]["shape"][-1], "") if len(inputs[0]["shape"]) == 4 else ""
         data = metadata.write(data, metadata.Metadata(name=name, description=f"{Path(path).name}, exported by edgecnn",
-                                                      labels=labels, mean=[mean], std=[std]))
+                                                      labels=labels, mean=[mean], std=[std], color_space=space))
     about = description(f"{name}.tflite", inputs, outputs, "labels.txt", mean, std)
     return {f"{prefix}{name}.tflite": data, f"{prefix}labels.txt": ("\n".join(labels) + "\n").encode(),
             f"{prefix}{name}.json": (json.dumps(about, indent=2) + "\n").encode()}
@@ -77,20 +78,39 @@ def with_metadata(path, out, name, version, description_, author, license_, labe
     return out
 
 
+def _c_files(path, data, ident, max_bytes, max_arena, margin):
+    """model_data.h/.cc and model_runtime.h (arena constant, op resolver), all measured on TFLite Micro."""
+    import hashlib
+
+    from edgecnn.export import micro
+
+    facts = micro.measure(path, micro.DEFAULT_MARGIN if margin is None else margin)
+    micro.check_budgets(path, len(data), facts, max_bytes, max_arena)
+    header, source = render(data, ident, Path(path).name, "model_data.h")
+    runtime_h = micro.render(facts, Path(path).name, hashlib.sha256(data).hexdigest())
+    a = facts.arena
+    within = lambda budget: f" (budget {budget:,})" if budget is not None else ""
+    note = (f"flash: {len(data):,} bytes{within(max_bytes)}; TFLite Micro {facts.tflm_version} tensor arena: "
+            f"{a.smallest:,} bytes smallest that runs (recorded head {a.head:,} + tail {a.tail:,}), "
+            f"kTensorArenaSize = {facts.arena_constant:,}{within(max_arena)}.\n"
+            f"#include \"model_data.h\" and \"{micro.HEADER}\"; pass {ident} to tflite::GetModel() and "
+            f"get_resolver() to tflite::MicroInterpreter ({len(facts.methods)} operators: "
+            f"{', '.join(facts.operators)}).")
+    return {"model_data.h": header.encode(), "model_data.cc": source.encode(), micro.HEADER: runtime_h.encode()}, note
+
+
 def export(path, fmt, out, name=None, force=False, max_bytes=None, labels=None, mean=0.0, std=1.0,
-           embed_metadata=True):
+           embed_metadata=True, max_arena=None, arena_margin=None):
     """Write the `fmt` files of the .tflite `path` under `out`; returns (written paths, a note for the user)."""
     if fmt not in FORMATS:
         raise UserError(f"--format {fmt} is not one of {', '.join(FORMATS)}.")
     data = model_bytes(path)
     if max_bytes is not None and len(data) > max_bytes:
-        raise UserError(f"{path} is {len(data):,} bytes, over --max-bytes {max_bytes:,}; it will not fit that "
-                        f"flash budget (try its int8 or a pruned-and-clustered variant).")
+        raise UserError(f"{path} is {len(data):,} bytes, over the flash budget of {max_bytes:,} (--max-bytes); "
+                        f"it will not fit that board (try its int8 or a pruned-and-clustered variant).")
     ident = identifier(name or DEFAULT_NAME[fmt])
     if fmt == "c":
-        header, source = render(data, ident, Path(path).name, "model_data.h")
-        files, note = {"model_data.h": header.encode(), "model_data.cc": source.encode()}, (
-            f"#include \"model_data.h\" and pass {ident} to tflite::GetModel(); {ident}_len = {len(data):,}.")
+        files, note = _c_files(path, data, ident, max_bytes, max_arena, arena_margin)
     elif fmt == "android":
         files, note = _bundle(path, data, ident, "assets/", labels, mean, std, embed_metadata), GRADLE
     else:

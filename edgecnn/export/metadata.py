@@ -24,6 +24,8 @@ IDENTIFIER = b"M001"
 LABELS_FILE = "labels.txt"
 TENSOR_AXIS_LABELS = 2           # AssociatedFileType
 NORMALIZATION_OPTIONS = 1        # ProcessUnitOptions union tag
+FEATURE_PROPERTIES, IMAGE_PROPERTIES = 1, 2      # ContentProperties union tags
+COLOR_SPACES = {"RGB": 1, "GRAYSCALE": 2}        # ColorSpaceType
 
 
 @dataclass
@@ -36,6 +38,7 @@ class Metadata:
     labels: list = field(default_factory=list)
     mean: list = field(default_factory=list)
     std: list = field(default_factory=list)
+    color_space: str = ""            # the input image's: RGB or GRAYSCALE ("" writes no image properties)
 
 
 def _schema():
@@ -85,8 +88,14 @@ def _model_metadata(md):
     inputs = {0: in_name}
     if input_units:
         inputs[4] = _vector(b, input_units)
+    if md.color_space:      # Content{ImageProperties{color_space}} and the pixel range, as the Task Library reads them
+        image = _table(b, 2, {}, {0: COLOR_SPACES[md.color_space]})
+        inputs[3] = _table(b, 3, {1: image}, {0: IMAGE_PROPERTIES})
+        inputs[5] = _table(b, 2, {0: _floats(b, [255.0]), 1: _floats(b, [0.0])})
     input_tensor = _table(b, 8, inputs)
     outputs = {0: b.CreateString("probability")}
+    if md.color_space:
+        outputs[3] = _table(b, 3, {1: _table(b, 0, {})}, {0: FEATURE_PROPERTIES})
     if md.labels:
         label_file = _table(b, 5, _strings(b, {0: LABELS_FILE, 1: "Labels for the output's classes."}),
                             {2: TENSOR_AXIS_LABELS})
@@ -184,6 +193,14 @@ def read(data):
         md = Metadata(_string(root, 0), _string(root, 2), _string(root, 1), _string(root, 4), _string(root, 5))
         for sub in _tables(root, 3):
             for tensor in _tables(sub, 2):
+                o = tensor.Offset(4 + 2 * 3)
+                if o:
+                    content = table.Table(tensor.Bytes, tensor.Indirect(o + tensor.Pos))
+                    if _byte(content, 0) == IMAGE_PROPERTIES:
+                        p = content.Offset(4 + 2 * 1)
+                        image = table.Table(content.Bytes, content.Indirect(p + content.Pos))
+                        spaces = {v: k for k, v in COLOR_SPACES.items()}
+                        md.color_space = spaces.get(_byte(image, 0), "UNKNOWN")
                 for unit in _tables(tensor, 4):
                     if _byte(unit, 0) == NORMALIZATION_OPTIONS:
                         o = unit.Offset(4 + 2 * 1)
