@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import last_line, run_cli
+from conftest import ROOT, last_line, run_cli
 from edgecnn.errors import UserError
 from edgecnn.export import arena, metadata
 from edgecnn.export.c_array import identifier
@@ -254,3 +254,43 @@ def test_cli_inspect_and_metadata(tmp_path, int8_file):
     bogus.write_bytes(b"TFL")
     proc = run_cli("inspect", bogus)
     assert proc.returncode == 2 and "is not a TFLite file" in last_line(proc.stderr)
+
+
+# --- apps whose image APIs hand over RGB (the TFLite Task Library) ------------------------------------------
+
+def test_rgb_input_computes_grey_inside_the_model(micro_models, tmp_path):
+    import numpy as np
+
+    from edgecnn import convert
+    from edgecnn.data.calibration import load_calibration
+
+    model, _ = micro_models
+    rgb = convert.rgb_input(model)
+    grey = load_calibration(ROOT / "calib_data" / "fashion_mnist", (32, 32, 1), 20).astype(np.float32)
+    colour = np.repeat(grey, 3, axis=-1)
+    assert rgb.input_shape == (None, 32, 32, 3)
+    assert np.allclose(rgb(colour).numpy(), model(grey).numpy(), atol=1e-5)       # R = G = B: the same grey
+    path = tmp_path / "rgb.tflite"
+    path.write_bytes(convert.to_int8(rgb, np.repeat(grey, 3, axis=-1).astype(np.uint8), "uint8"))
+    c = inspect_file(path)
+    assert c.inputs[0]["shape"] == [1, 32, 32, 3] and c.inputs[0]["dtype"] == "uint8"
+    assert convert.rgb_input(rgb) is rgb                                         # already 3 channels
+
+
+def test_app_check_refuses_a_grey_model_naming_the_option(int8_file, tmp_path):
+    proc = run_cli("app-check", int8_file, "--python", tmp_path / "none")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert last_line(proc.stderr) == (
+        f"edgecnn: error: {int8_file} takes a 1x32x32x1 input; the Task Library's ImageClassifier needs 1 x height "
+        f"x width x 3: set convert.rgb_input: true in its recipe (grey computed inside the model) and rebuild.")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = run_cli("app-check", empty, "--python", tmp_path / "none")
+    assert proc.returncode == 2 and "is not the Task Library's Python" in last_line(proc.stderr)
+
+
+def test_bundle_metadata_names_the_colour_space(int8_file, tmp_path):
+    app = tmp_path / "app"
+    app.mkdir()
+    export(int8_file, "ios", app)
+    assert metadata.read((app / "model.tflite").read_bytes()).color_space == "GRAYSCALE"

@@ -124,7 +124,15 @@ def test_make_builds_measures_rebuilds_only_what_changed_and_chooses_the_best(wo
 
     # embedding: the microcontroller array from int8.tflite, the Android resources from best.tflite
     shipped = make(workspace, "build/tiny/c/model_data.cc", "build/tiny/android/assets/model.json")
-    assert commands(shipped) == ["export", "export"]
+    assert sorted(commands(shipped)) == ["export", "export", "tflm"]
+    # the microcontroller file on TFLite Micro's own interpreter: the whole test set, next to LiteRT
+    (tflm,) = json.loads((out / "tflm.json").read_text())["models"]
+    acc = tflm["accuracy"]
+    assert acc["samples"] == 10_000 and acc["top1"] > 0.75, acc
+    assert abs(acc["top1"] - acc["reference"]["top1"]) <= 0.003, acc           # within 0.3 points of LiteRT
+    arena = tflm["arena"]
+    assert f"constexpr size_t kTensorArenaSize = " in (out / "c" / "model_runtime.h").read_text()
+    assert arena["smallest"] <= arena["recorded"] + 16 and "TFLite Micro" in shipped.stdout
     labels = (out / "labels.txt").read_text()
     assert (out / "android" / "assets" / "labels.txt").read_text() == labels
     assert metadata.read((out / "android" / "assets" / "model.tflite").read_bytes()).labels == labels.splitlines()

@@ -97,15 +97,15 @@ def check(path, python, samples):
 
 def run(paths, python, samples, echo=print):
     """Check every file; returns the exit status (0 all ok, 1 a failure, 2 nothing checkable)."""
-    python = Path(python)
-    if not (python.is_file() and os.access(python, os.X_OK)):
-        raise UserError(f"{python} is not the Task Library's Python; 'make app-check' builds that env "
-                        f"(.app-venv: numpy<2, protobuf<4, tflite-support), or pass --python.")
     named, found = find(paths)
     for path in named:
         sentence = refusal(path)
         if sentence:
             raise UserError(sentence)
+    python = Path(python)
+    if not (python.is_file() and os.access(python, os.X_OK)):
+        raise UserError(f"{python} is not the Task Library's Python; 'make app-check' builds that env "
+                        f"(.app-venv: numpy<2, protobuf<4, tflite-support), or pass --python.")
     results = []
     for path in named + found:
         sentence = refusal(path) if path in found else None
