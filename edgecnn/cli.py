@@ -405,13 +405,15 @@ def export(model_path, fmt, out, name, force, max_bytes, labels_path, mean, std,
     is refused)."""
     from edgecnn.export.formats import export as run
 
+    budgets_from = None
     if recipe_path:
         budgets = recipes.load(recipe_path)["export"]
+        budgets_from = f"export section of {recipe_path}"
         max_bytes = budgets["max_flash"] if max_bytes is None else max_bytes
         max_arena = budgets["max_arena"] if max_arena is None else max_arena
         arena_margin = budgets["arena_margin"] if arena_margin is None else arena_margin
     written, note = run(model_path, fmt, out, name, force, max_bytes, labels_path, mean, std, not no_metadata,
-                        max_arena, arena_margin)
+                        max_arena, arena_margin, budgets_from)
     for path in written:
         click.echo(f"wrote {path}")
     click.echo(note)

@@ -187,7 +187,7 @@ def test_c_export_refuses_over_budget_or_unrunnable_files_and_writes_nothing(mic
     _, paths = micro_models
     app = tmp_path / "app"
     app.mkdir()
-    with pytest.raises(UserError, match=r"tensor arena .* over the RAM budget of 1,000; choose a model"):
+    with pytest.raises(UserError, match=r"tensor arena .* over the RAM budget of 1,000 \(--max-arena\); choose a model"):
         export(paths["int8"], "c", app, max_arena=1000)
     with pytest.raises(UserError, match=r"over the flash budget of 100 \(--max-bytes\)"):
         export(paths["int8"], "c", app, max_bytes=100)
@@ -206,3 +206,19 @@ def test_inspect_mcu(micro_models):
     proc = run_cli("inspect", paths["dynamic"], "--mcu")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert last_line(proc.stderr).startswith("edgecnn: error: ") and "hybrid model" in proc.stderr
+
+
+def test_recipe_budgets_refuse_through_the_cli(micro_models, tmp_path):
+    import yaml
+
+    _, paths = micro_models
+    recipe = tmp_path / "board.yaml"
+    recipe.write_text(yaml.safe_dump({"model": {"name": "micro_cnn"}, "export": {"max_flash": 5000}}))
+    app = tmp_path / "app"
+    app.mkdir()
+    proc = run_cli("export", paths["int8"], "--format", "c", "--out", app, "--recipe", recipe)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and list(app.iterdir()) == []
+    assert last_line(proc.stderr) == (
+        f"edgecnn: error: {paths['int8']} is {paths['int8'].stat().st_size:,} bytes, over the flash budget of 5,000 "
+        f"(export section of {recipe}); it will not fit that board (try a smaller model, its int8 or a "
+        f"pruned-and-clustered variant).")

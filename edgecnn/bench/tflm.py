@@ -26,6 +26,7 @@ from edgecnn.bench.runtime import RuntimeMissing
 
 ALIGN = 16
 PROBE_TIMEOUT_S = 300
+MAX_ARENA = 1 << 30           # no microcontroller has more; past it a file "does not fit" rather than "needs"
 _TOO_SMALL = re.compile(r"Failed to (resize buffer|allocate)|missing: \d+|[Aa]rena size is too small")
 
 
@@ -151,11 +152,14 @@ def check(path):
 def measure_arena(path):
     """The Arena TFLM needs for `path` (Refused when TFLM cannot run it at all)."""
     check(path)
-    roomy = _roomy(path)
+    roomy, probes = _roomy(path), 1
     first = probe(path, roomy)
+    while not first.ok and first.too_small and first.signal is None and roomy < MAX_ARENA:
+        roomy, probes = roomy * 4, probes + 1          # activations far larger than the weights
+        first = probe(path, roomy)
     if not first.ok:
         raise Refused(_log_refusal(path, first))
-    probes, crashes = 1, 0
+    crashes = 0
     low, high = 0, first.total            # low: known (or assumed, at 0) to fail; high: ran
     top = probe(path, first.total)
     probes += 1

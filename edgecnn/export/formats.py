@@ -78,14 +78,14 @@ def with_metadata(path, out, name, version, description_, author, license_, labe
     return out
 
 
-def _c_files(path, data, ident, max_bytes, max_arena, margin):
+def _c_files(path, data, ident, max_bytes, max_arena, margin, budgets_from=None):
     """model_data.h/.cc and model_runtime.h (arena constant, op resolver), all measured on TFLite Micro."""
     import hashlib
 
     from edgecnn.export import micro
 
     facts = micro.measure(path, micro.DEFAULT_MARGIN if margin is None else margin)
-    micro.check_budgets(path, len(data), facts, max_bytes, max_arena)
+    micro.check_budgets(path, facts, max_arena, budgets_from)
     header, source = render(data, ident, Path(path).name, "model_data.h")
     runtime_h = micro.render(facts, Path(path).name, hashlib.sha256(data).hexdigest())
     a = facts.arena
@@ -100,17 +100,18 @@ def _c_files(path, data, ident, max_bytes, max_arena, margin):
 
 
 def export(path, fmt, out, name=None, force=False, max_bytes=None, labels=None, mean=0.0, std=1.0,
-           embed_metadata=True, max_arena=None, arena_margin=None):
+           embed_metadata=True, max_arena=None, arena_margin=None, budgets_from=None):
     """Write the `fmt` files of the .tflite `path` under `out`; returns (written paths, a note for the user)."""
     if fmt not in FORMATS:
         raise UserError(f"--format {fmt} is not one of {', '.join(FORMATS)}.")
     data = model_bytes(path)
     if max_bytes is not None and len(data) > max_bytes:
-        raise UserError(f"{path} is {len(data):,} bytes, over the flash budget of {max_bytes:,} (--max-bytes); "
-                        f"it will not fit that board (try its int8 or a pruned-and-clustered variant).")
+        where = budgets_from or "--max-bytes"
+        raise UserError(f"{path} is {len(data):,} bytes, over the flash budget of {max_bytes:,} ({where}); it will "
+                        f"not fit that board (try a smaller model, its int8 or a pruned-and-clustered variant).")
     ident = identifier(name or DEFAULT_NAME[fmt])
     if fmt == "c":
-        files, note = _c_files(path, data, ident, max_bytes, max_arena, arena_margin)
+        files, note = _c_files(path, data, ident, max_bytes, max_arena, arena_margin, budgets_from)
     elif fmt == "android":
         files, note = _bundle(path, data, ident, "assets/", labels, mean, std, embed_metadata), GRADLE
     else:

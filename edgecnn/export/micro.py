@@ -38,15 +38,14 @@ def measure(path, margin=DEFAULT_MARGIN):
                       margin, tflm.version())
 
 
-def check_budgets(path, size, facts, max_flash=None, max_arena=None):
-    """UserError, naming the figure and the budget, when the file does not fit a board's flash or RAM."""
-    if max_flash is not None and size > max_flash:
-        raise UserError(f"{path} is {size:,} bytes, over the flash budget of {max_flash:,}; it will not fit that "
-                        f"board (try a smaller model, its int8 or a pruned-and-clustered variant).")
+def check_budgets(path, facts, max_arena=None, budgets_from=None):
+    """UserError, naming the figure and the budget, when the file's arena does not fit a board's RAM (the flash
+    budget is checked on the file's size before TFLM runs it)."""
     if max_arena is not None and facts.arena_constant > max_arena:
         raise UserError(f"{path} needs a {facts.arena_constant:,}-byte tensor arena (TFLite Micro ran it in "
                         f"{facts.arena.smallest:,} bytes, plus a {facts.margin:.0%} margin), over the RAM budget of "
-                        f"{max_arena:,}; choose a model with smaller activations or a board with more RAM.")
+                        f"{max_arena:,} ({budgets_from or '--max-arena'}); choose a model with smaller activations "
+                        f"or a board with more RAM.")
 
 
 def render(facts, source, sha256):
