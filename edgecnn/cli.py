@@ -526,8 +526,9 @@ def report(recipe_path):
     path = recipe.build_dir / "bench.json"
     if not path.is_file():
         raise UserError(f"{path} does not exist; run 'make {path}' first.")
+    rgb = " (the files take RGB: grey computed inside)" if recipe["convert"]["rgb_input"] else ""
     click.echo(f"{recipe.name}: {recipe['model']['name']} {recipe['model']['options']} on "
-               f"{recipe['dataset']['name']} {'x'.join(map(str, recipe['dataset']['input_shape']))}")
+               f"{recipe['dataset']['name']} {'x'.join(map(str, recipe['dataset']['input_shape']))}{rgb}")
     click.echo(render(json.loads(path.read_text())))
 
 
