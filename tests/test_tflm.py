@@ -222,3 +222,20 @@ def test_recipe_budgets_refuse_through_the_cli(micro_models, tmp_path):
         f"edgecnn: error: {paths['int8']} is {paths['int8'].stat().st_size:,} bytes, over the flash budget of 5,000 "
         f"(export section of {recipe}); it will not fit that board (try a smaller model, its int8 or a "
         f"pruned-and-clustered variant).")
+
+
+def test_dynamic_shapes_and_custom_ops_are_named(tmp_path):
+    from edgecnn.bench.tflm_ops import FileFacts, read_facts
+    from edgecnn.tf import keras, tf
+
+    inp = keras.Input((8, 8, 1))                                  # no fixed batch: a dynamic first dimension
+    model = keras.Model(inp, keras.layers.Conv2D(2, 3)(inp))
+    path = tmp_path / "dynamic_batch.tflite"
+    path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    facts = read_facts(path.read_bytes())
+    assert facts.dynamic and facts.dynamic[0].endswith("[-1, 8, 8, 1]")
+    assert "has dynamic input shapes" in tflm_error(path, "--runtime", "tflm")
+    custom = FileFacts(["CONV_2D"], ["MyOp"], False, False, [])
+    assert tflm.static_refusal("m.tflite", custom) == (
+        "m.tflite uses the custom op MyOp, which TFLite Micro does not have; change the model so it needs only "
+        "TFLM's builtin operators (or register a custom kernel in the firmware).")
