@@ -51,7 +51,7 @@ demo: setup data
 test: setup data
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
-# The study (issue 5): recipes/<STUDY>_<model>.yaml share one training budget; each model's best.tflite
+# The study: recipes/<STUDY>_<model>.yaml share one training budget; each model's best.tflite
 # measures its files' accuracy, then one interleaved benchmark of all models writes reports/<STUDY>.*
 STUDY ?= $(if $(QUICK),quick,compare)
 STUDY_BEST := $(patsubst recipes/%.yaml,build/%/best.tflite,$(wildcard recipes/$(STUDY)_*.yaml))

@@ -15,6 +15,7 @@ import numpy as np
 from absl import logging as absl_logging
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
+from edgecnn.data.calibration import representative
 from edgecnn.tf import tf
 from edgecnn.zoo.registry import inference_model
 
@@ -57,10 +58,6 @@ def rgb_input(model):
     x = grey(inputs)
     grey.set_weights([np.asarray(GREY_WEIGHTS, np.float32).reshape(1, 1, 3, 1)])
     return keras.Model(inputs, model(x), name=model.name)
-
-
-def representative(calibration):
-    return lambda: ([img[None].astype(np.float32)] for img in calibration)
 
 
 def configure(model, fmt, calibration=None, io_type="uint8", sparse=False):

@@ -84,7 +84,7 @@ def test_pruning_reaches_the_target_on_the_selected_layers(tiny_models, tmp_path
 
 
 def reference_kernels(blob):
-    """An interpreter without XNNPACK (LiteRT's own option; the bench gets it with issue 5)."""
+    """An interpreter without XNNPACK (LiteRT's own option, which the bench uses for --no-xnnpack)."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     interp = Interpreter(model_content=blob, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)

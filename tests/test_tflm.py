@@ -159,8 +159,9 @@ def test_tflm_accuracy_and_agreement_with_litert(micro_models, tmp_path):
 
 def test_missing_json_folder_is_refused_before_the_run(micro_models, tmp_path):
     _, paths = micro_models
-    msg = tflm_error(paths["int8"], "--runtime", "tflm", "--json", tmp_path / "nope" / "x.json")
-    assert "the folder" in msg and "does not exist" in msg
+    for runtime in ("tflm", "auto"):
+        msg = tflm_error(paths["int8"], "--runtime", runtime, "--json", tmp_path / "nope" / "x.json")
+        assert "the folder" in msg and "does not exist" in msg
 
 
 def test_c_export_arena_constant_and_resolver_compile(micro_models, tmp_path):

@@ -77,6 +77,8 @@ def parser():
 
 
 def run(args):
+    for out in (args.json, args.csv):
+        _check_writable(out)
     if args.runtime == "tflm":
         return run_tflm(args)
     runtime = pick_runtime(args.runtime)
@@ -121,8 +123,6 @@ def run_tflm(args):
     from edgecnn.bench import tflm
 
     tflm.require()
-    for out in (args.json, args.csv):
-        _check_writable(out)
     data = _data(args)
     try:
         reference = pick_runtime("auto") if data is not None else None

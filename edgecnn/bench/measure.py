@@ -81,6 +81,21 @@ def resize_inputs(interp, shapes, path):
             interp.resize_tensor_input(d["index"], list(wanted))
 
 
+def check_classifier_data(path, n_inputs, n_outputs, input_shape, output_shape, x, y):
+    """DataError (one sentence) unless (x, y) fits a one-input, one-output classifier of these shapes."""
+    if n_inputs != 1 or n_outputs != 1:
+        raise DataError(f"{path} has {n_inputs} inputs and {n_outputs} outputs; accuracy needs a classifier "
+                        f"with one of each.")
+    want = tuple(int(d) for d in input_shape[1:])
+    if tuple(x.shape[1:]) != want:
+        raise DataError(f"--data images are {'x'.join(map(str, x.shape[1:]))} but {path} takes "
+                        f"{'x'.join(map(str, want))}; give a set at the model's input size.")
+    classes = int(output_shape[-1])
+    if y.min() < 0 or y.max() >= classes:
+        raise DataError(f"--data labels run from {y.min()} to {y.max()} but {path} has {classes} "
+                        f"output classes; give a labelled set for this model's classes.")
+
+
 class Loaded:
     """A model ready to run, with its load figures: a TFLite Interpreter, or with `accelerator` (cpu or
     gpu) LiteRT's CompiledModel (see compiled.py)."""
@@ -127,24 +142,19 @@ class Loaded:
         self.engine.invoke()
         (self.times_ms if log is None else log).append((time.perf_counter_ns() - start) / 1e6)
 
-    def predict(self, x):
-        """Class scores for one image batch of 1 (single-input, single-output classifiers)."""
+    def raw(self, x):
+        """The output tensor as the runtime wrote it (quantized steps for an integer output), one image batch."""
         self.engine.set_tensor(self.inputs[0]["index"], to_input(x, self.inputs[0]))
         self.engine.invoke()
-        return from_output(self.engine.get_tensor(self.outputs[0]["index"]), self.outputs[0])
+        return self.engine.get_tensor(self.outputs[0]["index"])
+
+    def predict(self, x):
+        """Class scores for one image batch of 1 (single-input, single-output classifiers)."""
+        return from_output(self.raw(x), self.outputs[0])
 
     def check_data(self, x, y):
-        if len(self.inputs) != 1 or len(self.outputs) != 1:
-            raise DataError(f"{self.path} has {len(self.inputs)} inputs and {len(self.outputs)} outputs; "
-                            f"accuracy needs a classifier with one of each.")
-        want = tuple(self.inputs[0]["shape"][1:])
-        if tuple(x.shape[1:]) != want:
-            raise DataError(f"--data images are {'x'.join(map(str, x.shape[1:]))} but {self.path} takes "
-                            f"{'x'.join(map(str, want))}; give a set at the model's input size.")
-        classes = int(self.outputs[0]["shape"][-1])
-        if y.min() < 0 or y.max() >= classes:
-            raise DataError(f"--data labels run from {y.min()} to {y.max()} but {self.path} has {classes} "
-                            f"output classes; give a labelled set for this model's classes.")
+        check_classifier_data(self.path, len(self.inputs), len(self.outputs), self.inputs[0]["shape"],
+                              self.outputs[0]["shape"], x, y)
 
     def accuracy(self, x, y):
         self.check_data(x, y)

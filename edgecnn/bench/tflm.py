@@ -203,61 +203,38 @@ class Runner:
     def __init__(self, path, arena_bytes):
         from tflite_micro import runtime
 
-        from edgecnn.bench.measure import from_output, to_input
-
         with open(path, "rb") as f:
             self.interp = runtime.Interpreter.from_bytes(f.read(), arena_size=arena_bytes)
         self.path = str(path)
-        self.input = self.interp.get_input_details(0)
-        self.output = self.interp.get_output_details(0)
-        self._in = {"dtype": self.input["dtype"], "quantization": _quantization(self.input)}
-        self._out = {"dtype": self.output["dtype"], "quantization": _quantization(self.output)}
-        self._to, self._from = to_input, from_output
+        self.input, self.output = (
+            {"dtype": d["dtype"], "shape": d["shape"], "quantization": _quantization(d)}
+            for d in (self.interp.get_input_details(0), self.interp.get_output_details(0)))
 
     def raw(self, x):
         """The output tensor as TFLM wrote it (quantized steps for an integer output) for one image batch."""
-        self.interp.set_input(self._to(x, self._in), 0)
+        from edgecnn.bench.measure import to_input
+
+        self.interp.set_input(to_input(x, self.input), 0)
         self.interp.invoke()
         return np.array(self.interp.get_output(0))
-
-    def predict(self, x):
-        return self._from(self.raw(x), self._out)
-
-
-def _shape_check(path, shape, x, y):
-    want = tuple(int(d) for d in shape[1:])
-    from edgecnn.bench.labelled import DataError
-
-    if tuple(x.shape[1:]) != want:
-        raise DataError(f"--data images are {'x'.join(map(str, x.shape[1:]))} but {path} takes "
-                        f"{'x'.join(map(str, want))}; give a set at the model's input size.")
-    return y
 
 
 def evaluate(path, x, y, arena_bytes, reference=None):
     """Top-1/top-5 of `path` on TFLM over (x, y); with `reference` (a measure.Loaded on another runtime) also
     how often the two agree on the class and the largest difference of their raw outputs."""
-    runner = Runner(path, arena_bytes)
-    _shape_check(path, runner.input["shape"], x, y)
-    classes = int(runner.output["shape"][-1])
-    if y.min() < 0 or y.max() >= classes:
-        from edgecnn.bench.labelled import DataError
+    from edgecnn.bench.measure import check_classifier_data, from_output
 
-        raise DataError(f"--data labels run from {y.min()} to {y.max()} but {path} has {classes} output "
-                        f"classes; give a labelled set for this model's classes.")
+    runner = Runner(path, arena_bytes)
+    check_classifier_data(path, 1, 1, runner.input["shape"], runner.output["shape"], x, y)
     top1 = top5 = agree = ref_top1 = 0
     max_steps = 0.0
     for image, label in zip(x, y):
         raw = runner.raw(image[None])
-        scores = runner._from(raw, runner._out)[0]
+        scores = from_output(raw, runner.output)[0]
         top1 += int(np.argmax(scores) == label)
         top5 += int(label in np.argsort(scores)[-5:])
         if reference is not None:
-            reference.engine.set_tensor(reference.inputs[0]["index"],
-                                        runner._to(image[None], {"dtype": reference.inputs[0]["dtype"],
-                                                                 "quantization": reference.inputs[0]["quantization"]}))
-            reference.engine.invoke()
-            theirs = reference.engine.get_tensor(reference.outputs[0]["index"])
+            theirs = reference.raw(image[None])
             agree += int(np.argmax(theirs) == np.argmax(raw))
             ref_top1 += int(np.argmax(theirs) == label)
             max_steps = max(max_steps, float(np.abs(theirs.astype(np.float64) - raw.astype(np.float64)).max()))

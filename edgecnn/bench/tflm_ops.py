@@ -45,7 +45,7 @@ def read_facts(data):
     types = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
     model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
     builtins, custom = [], []
-    float16 = weights_int8 = float_activations = False
+    float16 = hybrid = False
     dynamic = []
     for index, graph in enumerate(model.subgraphs or []):
         tensors = graph.tensors or []
@@ -61,8 +61,7 @@ def read_facts(data):
                 builtins.append(name)
             if name in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") and len(op.inputs) > 1:
                 act, weight = tensors[op.inputs[0]], tensors[op.inputs[1]]
-                float_activations |= types.get(act.type) == "FLOAT32"
-                weights_int8 |= types.get(weight.type) == "INT8" and types.get(act.type) == "FLOAT32"
+                hybrid |= types.get(weight.type) == "INT8" and types.get(act.type) == "FLOAT32"
         float16 |= any(types.get(t.type) == "FLOAT16" for t in tensors)
         if index == 0:
             for i in graph.inputs if graph.inputs is not None else []:
@@ -70,7 +69,7 @@ def read_facts(data):
                 signature = [int(d) for d in (t.shapeSignature if t.shapeSignature is not None else [])]
                 if any(d < 0 for d in signature):
                     dynamic.append(f"{t.name.decode(errors='replace')} {signature}")
-    return FileFacts(builtins, custom, float16, weights_int8 and float_activations, dynamic)
+    return FileFacts(builtins, custom, float16, hybrid, dynamic)
 
 
 def missing(facts):

@@ -9,7 +9,7 @@ import csv
 import io
 import math
 
-from edgecnn.convert import representative
+from edgecnn.data.calibration import representative
 from edgecnn.errors import UserError
 from edgecnn.tf import tf
 

@@ -49,3 +49,9 @@ def load_calibration(folder, input_shape, samples, fit="pad"):
         img = np.repeat(img, 3, axis=2) if img.shape[2] != channels else img
         images.append(fit_size(img[None], input_shape[:2], fit, f"calibration image {path}")[0])
     return np.stack(images)
+
+
+def representative(calibration):
+    """The TFLite converter's representative dataset (and the quantization debugger's): one float32 image of
+    batch 1 at a time."""
+    return lambda: ([img[None].astype(np.float32)] for img in calibration)

@@ -4,7 +4,9 @@ inputs, outputs, operators with counts, weights (flash) against the activation a
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from edgecnn.errors import UserError
 from edgecnn.export import arena, metadata
 
 
@@ -45,10 +47,19 @@ def _describe(t, types):
             "scale": [float(s) for s in scale], "zero_point": [int(z) for z in zero]}
 
 
+def model_bytes(path):
+    """The bytes of a .tflite file, or UserError with the model-file check's sentence."""
+    from edgecnn.bench.model_file import ModelFileError, check_tflite
+
+    try:
+        check_tflite(str(path))
+    except ModelFileError as e:
+        raise UserError(str(e)) from None
+    return Path(path).read_bytes()
+
+
 def read(path):
     from ai_edge_litert import schema_py_generated as schema
-
-    from edgecnn.export.formats import model_bytes
 
     data = model_bytes(path)
     model = schema.ModelT.InitFromPackedBuf(bytearray(metadata.strip(data)), 0)

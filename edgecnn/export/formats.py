@@ -6,6 +6,7 @@ from pathlib import Path
 from edgecnn.errors import UserError
 from edgecnn.export import metadata
 from edgecnn.export.c_array import identifier, render
+from edgecnn.export.contents import model_bytes
 from edgecnn.export.describe import check_labels, description, read_labels, recipe_labels, tensors
 from edgecnn.export.files import write_all
 
@@ -19,16 +20,6 @@ android {
     }
 }
 // (Groovy, older Android Gradle plugins: android { aaptOptions { noCompress "tflite" } })"""
-
-
-def model_bytes(path):
-    from edgecnn.bench.model_file import ModelFileError, check_tflite
-
-    try:
-        check_tflite(str(path))
-    except ModelFileError as e:
-        raise UserError(str(e)) from None
-    return Path(path).read_bytes()
 
 
 def _labels(path, labels_path, outputs, required):

@@ -19,7 +19,7 @@ from edgecnn.errors import UserError
 from edgecnn.study.table import Row, markdown, reference_row, to_csv
 
 VARIANTS = ("fp32", "fp16", "int8")      # every model's rows; its best variant is added when it is another
-WITHIN_POINTS, FASTER, SMALLER = 1.5, 20, 50      # the headline (issue 5): against the best baseline / VGG16
+WITHIN_POINTS, FASTER, SMALLER = 1.5, 20, 50      # the headline: against the best baseline / VGG16
 
 
 def make_command(study):
