@@ -106,7 +106,7 @@ def test_qat_annotates_every_zoo_family_or_names_what_stays_float(name, options,
     assert qmodel(x).shape == (4, 10)
     blob = convert.convert(qmodel, "int8", calibration)
     # LiteRT 2.3.0's XNNPACK aborts ("double free or corruption") allocating the QAT EfficientNet-B0 int8
-    # file; its reference kernels run it. Known, reported in the README.
+    # file; its reference kernels run it. Known, reported in docs/compression.md.
     interp = reference_kernels(blob) if name == "efficientnet_b0" else interpreter(blob, tmp_path)
     interp.set_tensor(interp.get_input_details()[0]["index"], calibration[:1])
     interp.invoke()
