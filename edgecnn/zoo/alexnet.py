@@ -7,7 +7,7 @@ AlexNets) so a 32x32 image still reaches the classifier at 3x3; the classifier t
 """
 
 from edgecnn.tf import keras
-from edgecnn.zoo.layers import check_min_size, conv_relu, load_weights, pixel_input
+from edgecnn.zoo.layers import model_name, check_min_size, conv_relu, pixel_input
 from edgecnn.zoo.registry import register_model
 
 layers = keras.layers
@@ -35,4 +35,4 @@ def alexnet(input_shape=(227, 227, 3), classes=1000, weights=None, dropout=0.5, 
         x = layers.Dropout(dropout, name=f"drop{i}")(x)
         x = layers.Dense(4096, activation="relu", name=f"fc{i}")(x)
     outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
-    return load_weights(keras.Model(inputs, outputs, name="alexnet"), weights)
+    return keras.Model(inputs, outputs, name=model_name("alexnet", weights))

@@ -15,7 +15,7 @@ import math
 
 from edgecnn.errors import UserError
 from edgecnn.tf import keras
-from edgecnn.zoo.layers import check_min_size, load_weights, make_divisible, pixel_input
+from edgecnn.zoo.layers import model_name, check_min_size, make_divisible, pixel_input
 from edgecnn.zoo.registry import register_model
 
 layers = keras.layers
@@ -34,15 +34,20 @@ CONV_INIT = {"class_name": "VarianceScaling",
              "config": {"scale": 2.0, "mode": "fan_out", "distribution": "truncated_normal"}}
 
 
-def _preprocess(input_shape, lite):
-    """Lite: (x - 127.5) / 127.5 like the other edge models. B0-B3: Keras' Rescaling + Normalization."""
+def _preprocess(input_shape, lite, weights):
+    """Lite: (x - 127.5) / 127.5 like the other edge models. B0-B3: Keras' Rescaling + Normalization with
+    ImageNet's mean and variance (Keras' file stores the standard deviations as the variance and adds a
+    Rescaling; the product is the same), grey repeated to RGB first under ImageNet's weights."""
     if lite:
-        return pixel_input(input_shape)
+        return pixel_input(input_shape, weights=weights)
     inputs = keras.Input(shape=input_shape, name="pixels")
-    x = layers.Rescaling(1.0 / 255.0, name="rescale")(inputs)
+    x = inputs
+    if weights == "imagenet" and input_shape[-1] == 1:
+        x = layers.Concatenate(name="grey_to_rgb")([x, x, x])
+    x = layers.Rescaling(1.0 / 255.0, name="rescale")(x)
     norm = layers.Normalization(axis=-1, name="normalization")
     x = norm(x)
-    channels = input_shape[-1]
+    channels = x.shape[-1]
     mean = IMAGENET_MEAN if channels == 3 else (sum(IMAGENET_MEAN) / 3,)
     var = IMAGENET_VAR if channels == 3 else (sum(IMAGENET_VAR) / 3,)
     norm.set_weights([norm.get_weights()[0] * 0 + mean, norm.get_weights()[1] * 0 + var, norm.get_weights()[2]])
@@ -94,7 +99,7 @@ def _efficientnet(variant, input_shape, classes, weights, dropout, drop_connect,
     def repeats(n, stage):
         return n if lite and stage in (0, len(BLOCKS) - 1) else int(math.ceil(depth * n))
 
-    inputs, x = _preprocess(input_shape, lite)
+    inputs, x = _preprocess(input_shape, lite, weights)
     if stem_stride == 2:
         x = layers.ZeroPadding2D(((0, 1), (0, 1)), name="stem_conv_pad")(x)
     x = layers.Conv2D(32 if lite else filters(32), 3, strides=stem_stride,
@@ -117,7 +122,7 @@ def _efficientnet(variant, input_shape, classes, weights, dropout, drop_connect,
     if dropout:
         x = layers.Dropout(dropout, name="top_dropout")(x)
     outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
-    return load_weights(keras.Model(inputs, outputs, name=name), weights)
+    return keras.Model(inputs, outputs, name=model_name(name, weights))
 
 
 def _register(variant):

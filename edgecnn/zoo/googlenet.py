@@ -14,7 +14,7 @@ of the multiply-adds.
 """
 
 from edgecnn.tf import keras
-from edgecnn.zoo.layers import check_min_size, conv_relu, load_weights, pixel_input
+from edgecnn.zoo.layers import model_name, check_min_size, conv_relu, pixel_input
 from edgecnn.zoo.registry import register_model
 
 layers = keras.layers
@@ -84,4 +84,4 @@ def googlenet(input_shape=(224, 224, 3), classes=1000, weights=None, aux_classif
     x = layers.GlobalAveragePooling2D(name="pool5")(x)
     x = layers.Dropout(dropout, name="pool5_drop")(x)
     outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
-    return load_weights(keras.Model(inputs, [outputs, *aux] if aux else outputs, name="googlenet"), weights)
+    return keras.Model(inputs, [outputs, *aux] if aux else outputs, name=model_name("googlenet", weights))

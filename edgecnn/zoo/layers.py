@@ -15,25 +15,29 @@ def make_divisible(value, divisor=8, min_value=None):
     return new
 
 
-def pixel_input(input_shape, name="pixels"):
+CAFFE_MEAN_RGB = (123.68, 116.779, 103.939)
+
+
+def pixel_input(input_shape, name="pixels", weights=None, mode="tf"):
     """Input that takes raw pixels in [0, 255]; scaling to [-1, 1] is the model's first layer.
 
     Keeping preprocessing inside the model lets an int8 file take uint8 camera bytes as they are.
+    With weights="imagenet" the first layers are the ones the weights were trained behind: grey images
+    repeated to RGB, then Keras' preprocess_input for the family (`mode`): "tf" scales to [-1, 1],
+    "caffe" subtracts the ImageNet mean (its BGR order lives in the first conv's kernel, pretrained.py).
     """
     inputs = keras.Input(shape=input_shape, name=name)
-    scaled = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="rescale")(inputs)
-    return inputs, scaled
+    x = inputs
+    if weights == "imagenet" and input_shape[-1] == 1:
+        x = keras.layers.Concatenate(name="grey_to_rgb")([x, x, x])
+    if weights == "imagenet" and mode == "caffe":
+        return inputs, keras.layers.Rescaling(1.0, offset=[-m for m in CAFFE_MEAN_RGB], name="rescale")(x)
+    return inputs, keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="rescale")(x)
 
 
-def load_weights(model, weights):
-    """`weights=None` trains from scratch; a path loads a Keras weights file (no download, ever)."""
-    if weights is None:
-        return model
-    if weights == "imagenet":
-        raise UserError("weights='imagenet' needs a download, which edgecnn never does; "
-                        "pass the path of a local weights file instead.")
-    model.load_weights(weights)
-    return model
+def model_name(name, weights):
+    """The Keras model's name; built in ImageNet's layout it says so (pretrained.source_layout reads it)."""
+    return name + ("_imagenet" if weights == "imagenet" else "")
 
 
 def check_min_size(name, input_shape, minimum):

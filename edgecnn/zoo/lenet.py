@@ -6,7 +6,7 @@ Parameters with 10 classes: 61,706 (the paper's "about 60,000").
 """
 
 from edgecnn.tf import keras
-from edgecnn.zoo.layers import check_min_size, load_weights, pixel_input
+from edgecnn.zoo.layers import model_name, check_min_size, pixel_input
 from edgecnn.zoo.registry import register_model
 
 layers = keras.layers
@@ -26,4 +26,4 @@ def lenet5(input_shape=(32, 32, 1), classes=10, weights=None, activation="tanh")
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(84, activation=activation, name="f6")(x)
     outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
-    return load_weights(keras.Model(inputs, outputs, name="lenet5"), weights)
+    return keras.Model(inputs, outputs, name=model_name("lenet5", weights))

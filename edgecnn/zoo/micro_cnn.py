@@ -10,7 +10,7 @@ Parameters with the defaults, 32x32x1 and 10 classes: 163,234 (162,562 trainable
 
 from edgecnn.errors import UserError
 from edgecnn.tf import keras
-from edgecnn.zoo.layers import check_min_size, conv_relu, load_weights, pixel_input
+from edgecnn.zoo.layers import model_name, check_min_size, conv_relu, pixel_input
 from edgecnn.zoo.registry import register_model
 
 layers = keras.layers
@@ -37,4 +37,4 @@ def micro_cnn(input_shape=(32, 32, 1), classes=10, weights=None, widths=(24, 48,
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
     name = "micro_cnn_" + "_".join(map(str, widths))
-    return load_weights(keras.Model(inputs, outputs, name=name), weights)
+    return keras.Model(inputs, outputs, name=model_name(name, weights))

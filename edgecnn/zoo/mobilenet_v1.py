@@ -8,7 +8,7 @@ depthwise convolutions); the paper's resolution multiplier is the input size. Sm
 
 from edgecnn.errors import UserError
 from edgecnn.tf import keras
-from edgecnn.zoo.layers import check_min_size, load_weights, pixel_input
+from edgecnn.zoo.layers import model_name, check_min_size, pixel_input
 from edgecnn.zoo.registry import register_model
 
 layers = keras.layers
@@ -35,7 +35,7 @@ def mobilenet_v1(input_shape=(224, 224, 3), classes=1000, weights=None, alpha=1.
     stem_stride = stem_stride or (1 if min(input_shape[:2]) < 96 else 2)
     if stem_stride not in (1, 2):
         raise UserError(f"mobilenet_v1: stem_stride must be 1 or 2, got {stem_stride!r}.")
-    inputs, x = pixel_input(input_shape)
+    inputs, x = pixel_input(input_shape, weights=weights)
     x = layers.Conv2D(int(32 * alpha), 3, strides=stem_stride, padding="same", use_bias=False, name="conv1")(x)
     x = _bn_relu6(x, "conv1")
     for i, (filters, stride) in enumerate(BLOCKS, start=1):
@@ -49,4 +49,4 @@ def mobilenet_v1(input_shape=(224, 224, 3), classes=1000, weights=None, alpha=1.
     x = layers.GlobalAveragePooling2D(name="global_average_pooling2d")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
-    return load_weights(keras.Model(inputs, outputs, name=f"mobilenet_v1_{alpha:g}_{input_shape[0]}"), weights)
+    return keras.Model(inputs, outputs, name=model_name(f"mobilenet_v1_{alpha:g}_{input_shape[0]}", weights))

@@ -12,7 +12,7 @@ MobileNetV2 CIFAR-10 ports), so a 32x32 image ends at 2x2 instead of 1x1 feature
 
 from edgecnn.errors import UserError
 from edgecnn.tf import keras
-from edgecnn.zoo.layers import check_min_size, load_weights, make_divisible, pixel_input
+from edgecnn.zoo.layers import model_name, check_min_size, make_divisible, pixel_input
 from edgecnn.zoo.registry import register_model
 
 layers = keras.layers
@@ -64,9 +64,9 @@ def mobilenet_v2(input_shape=(224, 224, 3), classes=1000, weights=None, alpha=1.
     if stem_stride not in (1, 2):
         raise UserError(f"mobilenet_v2: stem_stride must be 1 or 2, got {stem_stride!r}.")
 
-    inputs, x = pixel_input(input_shape)
-    if stem_stride == 2:
-        x = layers.ZeroPadding2D(1, name="Conv1_pad")(x)
+    inputs, x = pixel_input(input_shape, weights=weights)
+    if stem_stride == 2:      # Keras' 'same' padding for ImageNet's weights, 1 pixel each side otherwise
+        x = layers.ZeroPadding2D(((0, 1), (0, 1)) if weights == "imagenet" else 1, name="Conv1_pad")(x)
     x = layers.Conv2D(make_divisible(32 * alpha), 3, strides=stem_stride, use_bias=False,
                       padding="valid" if stem_stride == 2 else "same", name="Conv1")(x)
     x = layers.ReLU(6.0, name="Conv1_relu")(_bn(x, "bn_Conv1", bn_momentum))
@@ -85,4 +85,4 @@ def mobilenet_v2(input_shape=(224, 224, 3), classes=1000, weights=None, alpha=1.
         x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
     name = f"mobilenetv2_{alpha:g}_{input_shape[0]}"
-    return load_weights(keras.Model(inputs, outputs, name=name), weights)
+    return keras.Model(inputs, outputs, name=model_name(name, weights))

@@ -11,7 +11,7 @@ runs at stride 1, so a 32x32 image ends at 2x2 features.
 
 from edgecnn.errors import UserError
 from edgecnn.tf import keras
-from edgecnn.zoo.layers import HardSigmoid, HardSwish, check_min_size, load_weights, make_divisible, pixel_input
+from edgecnn.zoo.layers import model_name, HardSigmoid, HardSwish, check_min_size, make_divisible, pixel_input
 from edgecnn.zoo.registry import register_model
 
 layers = keras.layers
@@ -72,7 +72,7 @@ def _mobilenet_v3(name, table, last_point, input_shape, classes, weights, alpha,
     if stem_stride not in (1, 2):
         raise UserError(f"{name}: stem_stride must be 1 or 2, got {stem_stride!r}.")
     top = "relu" if minimalistic else "hs"
-    inputs, x = pixel_input(input_shape)
+    inputs, x = pixel_input(input_shape, weights=weights)
     if stem_stride == 2:
         x = layers.ZeroPadding2D(((0, 1), (0, 1)), name="Conv/pad")(x)
     x = layers.Conv2D(16, 3, strides=stem_stride, padding="same" if stem_stride == 1 else "valid", use_bias=False,
@@ -90,7 +90,7 @@ def _mobilenet_v3(name, table, last_point, input_shape, classes, weights, alpha,
     if dropout:
         x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(classes, activation="softmax", name="Logits")(x)
-    return load_weights(keras.Model(inputs, outputs, name=name), weights)
+    return keras.Model(inputs, outputs, name=model_name(name, weights))
 
 
 @register_model(family="mobilenet", role="edge")

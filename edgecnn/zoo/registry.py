@@ -78,6 +78,14 @@ def inference_model(model):
     return keras.Model(model.inputs, model.outputs[0], name=model.name)
 
 
-def build_model(name, input_shape, classes, options=None, weights=None):
+def build_model(name, input_shape, classes, options=None, weights=None, load=True, class_names=None):
+    """The zoo model; `weights` (imagenet, or a path: see pretrained.py) chooses the layout the starting
+    weights need and, unless load=False (a copy that receives trained weights next), loads them."""
     check_options(name, options)
-    return get_builder(name)(input_shape=tuple(input_shape), classes=classes, weights=weights, **(options or {}))
+    from edgecnn.zoo import pretrained
+
+    layout = pretrained.source_layout(weights)
+    model = get_builder(name)(input_shape=tuple(input_shape), classes=classes, weights=layout, **(options or {}))
+    if weights and load:
+        print(pretrained.load(model, name, options, weights, class_names).summary(), flush=True)
+    return model

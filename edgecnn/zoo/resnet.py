@@ -7,7 +7,7 @@ stride-1 convolution without the max pool (the CIFAR ResNet stem), so 32x32 ends
 """
 
 from edgecnn.tf import keras
-from edgecnn.zoo.layers import check_min_size, load_weights, pixel_input
+from edgecnn.zoo.layers import model_name, check_min_size, pixel_input
 from edgecnn.zoo.registry import register_model
 
 layers = keras.layers
@@ -66,7 +66,7 @@ def _basic(x, filters, stride, shortcut_conv, name):
 
 def _resnet(name, block, blocks, expansion, bias, epsilon, input_shape, classes, weights):
     check_min_size(name, input_shape, 32)
-    inputs, x = pixel_input(input_shape)
+    inputs, x = pixel_input(input_shape, weights=weights, mode="caffe")
     x = _stem(x, min(input_shape[:2]) < 96, bias, epsilon)
     channels = 64
     for stage, (filters, count) in enumerate(zip((64, 128, 256, 512), blocks), start=2):
@@ -77,7 +77,7 @@ def _resnet(name, block, blocks, expansion, bias, epsilon, input_shape, classes,
             channels = filters * expansion
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
-    return load_weights(keras.Model(inputs, outputs, name=name), weights)
+    return keras.Model(inputs, outputs, name=model_name(name, weights))
 
 
 @register_model(family="resnet", role="baseline")

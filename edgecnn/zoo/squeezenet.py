@@ -13,7 +13,7 @@ stem is a 3x3 stride-1 convolution, so a 32x32 image keeps 3x3 features after th
 
 from edgecnn.errors import UserError
 from edgecnn.tf import keras
-from edgecnn.zoo.layers import check_min_size, conv_relu, load_weights, pixel_input
+from edgecnn.zoo.layers import model_name, check_min_size, conv_relu, pixel_input
 from edgecnn.zoo.registry import register_model
 
 layers = keras.layers
@@ -61,7 +61,7 @@ def _squeezenet(name, table, input_shape, classes, weights, bypass, dropout, bat
     x = layers.Conv2D(classes, 1, activation="relu", name="conv10")(x)
     x = layers.GlobalAveragePooling2D(name="avgpool10")(x)
     outputs = layers.Activation("softmax", name="predictions")(x)
-    return load_weights(keras.Model(inputs, outputs, name=name), weights)
+    return keras.Model(inputs, outputs, name=model_name(name, weights))
 
 
 @register_model(family="squeezenet", role="edge", reference_input=(227, 227, 3))

@@ -9,7 +9,7 @@ folds each BN into its convolution, so the .tflite file has the same operators, 
 """
 
 from edgecnn.tf import keras
-from edgecnn.zoo.layers import check_min_size, conv_relu, load_weights, pixel_input
+from edgecnn.zoo.layers import model_name, check_min_size, conv_relu, pixel_input
 from edgecnn.zoo.registry import register_model
 
 layers = keras.layers
@@ -22,7 +22,7 @@ VGG16 = [(2, 64), (2, 128), (3, 256), (3, 512), (3, 512)]
 def vgg16(input_shape=(224, 224, 3), classes=1000, weights=None, fc_width=4096, dropout=0.0, batch_norm=False):
     """VGG16. fc_width: the two hidden dense layers (4096 in the paper); batch_norm: VGG16-BN."""
     check_min_size("vgg16", input_shape, 32)
-    inputs, x = pixel_input(input_shape)
+    inputs, x = pixel_input(input_shape, weights=weights, mode="caffe")
     for block, (convs, filters) in enumerate(VGG16, start=1):
         for i in range(1, convs + 1):
             x = conv_relu(x, filters, 3, f"block{block}_conv{i}", batch_norm=batch_norm)
@@ -33,4 +33,4 @@ def vgg16(input_shape=(224, 224, 3), classes=1000, weights=None, fc_width=4096, 
         if dropout:
             x = layers.Dropout(dropout, name=f"drop{i}")(x)
     outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
-    return load_weights(keras.Model(inputs, outputs, name="vgg16"), weights)
+    return keras.Model(inputs, outputs, name=model_name("vgg16", weights))
