@@ -11,10 +11,13 @@ Formats (every one of the converter's post-training quantizations):
 ops), which XNNPACK's sparse path can use. `keep_float` names tensors the int8 file leaves in float.
 """
 
+import os
+
 import numpy as np
 from absl import logging as absl_logging
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
+from edgecnn.bench.quiet import quiet_stderr
 from edgecnn.data.calibration import representative
 from edgecnn.tf import tf
 from edgecnn.zoo.registry import inference_model
@@ -89,7 +92,8 @@ def convert(model, fmt, calibration=None, io_type="uint8", sparse=False, keep_fl
     if keep_float and fmt == "int8":
         from edgecnn.compress.debug import selective
         return selective(converter, calibration, keep_float)
-    return converter.convert()
+    with quiet_stderr(os.environ.get("EDGECNN_TF_LOG") != "1"):    # MLIR's lines; errors raise with their text
+        return converter.convert()
 
 
 def to_fp32(model):

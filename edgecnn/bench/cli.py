@@ -55,6 +55,9 @@ def parser():
                     "Several files are measured interleaved in one process, with ratios to the first.")
     p.add_argument("models", nargs="+", metavar="MODEL.tflite")
     p.add_argument("--data", help="labelled set for accuracy: an .npz with arrays x, y, or a folder of class folders")
+    p.add_argument("--fit", choices=("auto", "pad", "resize"), default="auto",
+                   help="a --data folder's images to the model input: pad, resize, or auto (pad what fits, resize "
+                        "what does not; default)")
     p.add_argument("--samples", type=_at_least(1), help="use only the first N labelled images")
     p.add_argument("--threads", type=_list_of(_at_least(1)), default=[2], metavar="N[,N...]",
                    help="interpreter threads (default 2); a list such as 1,2,4 also sweeps the latency over them")
@@ -82,7 +85,7 @@ def run(args):
     if args.runtime == "tflm":
         return run_tflm(args)
     runtime = pick_runtime(args.runtime)
-    data = _data(args)
+    data = _data(args, runtime)
     options = {"xnnpack": not args.no_xnnpack, "input_shapes": dict(args.input_shape),
                "accelerator": args.accelerator}
     first, *more = args.threads
@@ -111,9 +114,22 @@ def run(args):
     return report
 
 
-def _data(args):
+def _data(args, runtime=None):
+    """The labelled set; a folder's images are fitted to the first model's input as training fits them
+    (--fit, default auto: pad what fits, resize what does not)."""
     if not args.data:
         return None
+    if os.path.isdir(args.data) and args.models:
+        from edgecnn.bench.images import read_folder_fitted
+
+        try:
+            details = (runtime or pick_runtime("auto")).interpreter(args.models[0], 1).get_input_details()
+            shape = details[0]["shape"][1:] if details else None
+        except (ValueError, RuntimeError):
+            shape = None            # the benchmark names what is wrong with the file
+        if shape is not None and len(shape) == 3:
+            x, y, _ = read_folder_fitted(args.data, shape, args.fit)
+            return (x[:args.samples], y[:args.samples]) if args.samples else (x, y)
     x, y, _ = load_labelled(args.data)
     return (x[:args.samples], y[:args.samples]) if args.samples else (x, y)
 

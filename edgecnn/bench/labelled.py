@@ -36,9 +36,11 @@ def read_image(path, size=None):
     return arr[..., None] if arr.ndim == 2 else arr
 
 
-def stack_images(paths, size=None):
-    """Images of one shape stacked into (N, H, W, C); a differing one is named."""
-    images = [read_image(p, size) for p in paths]
+def stack_images(paths, size=None, progress=None):
+    """Images of one shape stacked into (N, H, W, C); a differing one is named. `progress(label, items)`
+    may wrap the iteration (a progress bar)."""
+    items = progress("reading images", paths) if progress else paths
+    images = [read_image(p, size) for p in items]
     for path, img in zip(paths, images):
         if img.shape != images[0].shape:
             raise DataError(f"{path} is {_shape(img)} but {paths[0]} is {_shape(images[0])}; "
@@ -46,17 +48,30 @@ def stack_images(paths, size=None):
     return np.stack(images)
 
 
-def load_image_folder(folder, size=None):
-    """x (N, H, W, C) uint8, y (N,) int64, class names (sorted sub-folder names)."""
+def list_image_folder(folder):
+    """(class names, image paths, labels) of a folder of class sub-folders; a class folder without images
+    and a folder with fewer than two classes are refused (a classifier needs two, each with examples)."""
     classes = sorted(d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d)))
     paths, labels = [], []
     for label, name in enumerate(classes):
         files = image_files(os.path.join(folder, name))
+        if not files:
+            raise DataError(f"class folder {os.path.join(folder, name)} has no images ({', '.join(IMAGE_EXTENSIONS)}); "
+                            f"add images or remove the folder.")
         paths += [os.path.join(folder, name, f) for f in files]
         labels += [label] * len(files)
     if not paths:
         raise DataError(f"{folder} has no images in class sub-folders (expected {folder}/<class>/<image>.png).")
-    return stack_images(paths, size), np.asarray(labels, dtype=np.int64), classes
+    if len(classes) < 2:
+        raise DataError(f"{folder} has one class folder ({classes[0]}); a classifier needs at least two, "
+                        f"one sub-folder of images per class.")
+    return classes, paths, labels
+
+
+def load_image_folder(folder, size=None, progress=None):
+    """x (N, H, W, C) uint8, y (N,) int64, class names (sorted sub-folder names)."""
+    classes, paths, labels = list_image_folder(folder)
+    return stack_images(paths, size, progress), np.asarray(labels, dtype=np.int64), classes
 
 
 def load_npz(path):

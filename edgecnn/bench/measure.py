@@ -8,6 +8,7 @@ import numpy as np
 
 from edgecnn.bench.labelled import DataError
 from edgecnn.bench.model_file import ModelFileError, check_tflite, load_error
+from edgecnn.bench.progress import bar
 
 
 def rss_mb():
@@ -159,7 +160,7 @@ class Loaded:
     def accuracy(self, x, y):
         self.check_data(x, y)
         top1 = top5 = 0
-        for image, label in zip(x, y):
+        for image, label in bar(f"accuracy {os.path.basename(self.path)}", list(zip(x, y))):
             scores = self.predict(image[None])[0]
             top1 += int(np.argmax(scores) == label)
             top5 += int(label in np.argsort(scores)[-5:])

@@ -44,9 +44,17 @@ def _compare(label, unit, first, value):
     return f"{value / first:.2f}x"
 
 
+def short_names(paths):
+    """File names, with their folder when two files share a name (build/a/int8.tflite, build/b/int8.tflite)."""
+    names = [os.path.basename(p) for p in paths]
+    if len(set(names)) == len(names):
+        return names
+    return [os.path.join(os.path.basename(os.path.dirname(os.path.abspath(p))), n) for p, n in zip(paths, names)]
+
+
 def render(report):
     results = report["models"]
-    names = [os.path.basename(r["path"]) for r in results]
+    names = short_names([r["path"] for r in results])
     header = ["", *names] + [f"{n} / {names[0]}" for n in names[1:]]
     lines = [header]
     for label, get, unit in ROWS:

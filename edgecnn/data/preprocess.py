@@ -2,19 +2,16 @@
 
 import numpy as np
 
+from edgecnn.bench import images
+from edgecnn.bench.labelled import DataError
 from edgecnn.errors import UserError
 
 
 def fit_channels(x, channels, where="images"):
-    have = x.shape[-1]
-    if have == channels:
-        return x
-    if have == 1 and channels == 3:
-        return np.repeat(x, 3, axis=-1)
-    if have == 3 and channels == 1:
-        grey = x.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-        return np.round(grey).astype(np.uint8)[..., None]
-    raise UserError(f"{where} have {have} channels; the model takes {channels} (1 or 3 can be converted).")
+    try:
+        return images.fit_channels(x, channels, where)
+    except DataError as e:
+        raise UserError(str(e)) from None
 
 
 def fit_size(x, size, mode="pad", where="images"):
