@@ -23,7 +23,7 @@ PYTEST_ARGS ?=
 # pytest-xdist processes: much of a test runs on one core (TF import, the converter, make, subprocesses)
 TEST_WORKERS ?= 2
 
-.PHONY: setup data demo test clean device-check compare app-check
+.PHONY: setup data demo test clean device-check compare app-check transfer
 .SECONDARY:
 
 setup: $(VENV)/.installed
@@ -96,9 +96,13 @@ app-check: setup $(APP_VENV)/.installed
 	$(EDGECNN) app-check $(APP_CHECK) --python $(APP_VENV)/bin/python
 
 # --- the stage graph ---------------------------------------------------------------------------
-# every recipe file: a recipe may start from others (`base:`); check rewrites only what changed
+# every recipe file: a recipe may start from others (`base:`); check rewrites only what changed.
+# build/<r>/deps.mk (written by check) adds the files the recipe reads: its data, calibration images and
+# starting weights; one added, removed or changed checks it again, and the stages whose fingerprint moved rebuild.
 build/%/recipe.json: recipes/%.yaml $(wildcard recipes/*.yaml) | $(VENV)/.installed
 	$(EDGECNN) check $<
+
+-include $(wildcard build/*/deps.mk)
 
 STAGES := data train fp32 fp16 dynamic int8 int16x8 prune qat cluster bench optimize export
 $(foreach s,$(STAGES),build/%/stages/$(s).json): build/%/recipe.json ;
@@ -169,6 +173,15 @@ build/%/android/assets/model.json: build/%/best.tflite
 build/%/ios/model.json: build/%/best.tflite
 	@mkdir -p $(@D)
 	$(EDGECNN) export $< --format ios --out $(@D) --force
+
+# Transfer learning measured: 250 images of Fashion-MNIST's classes 5-9 from scratch against the same images
+# starting from a model of classes 0-4 (recipes/transfer_*.yaml), both int8, on all 5,000 test images of 5-9.
+transfer: setup data
+	$(MAKE) --no-print-directory build/transfer_scratch/int8.tflite build/transfer_finetune/int8.tflite \
+	  build/transfer_finetune/testset.npz
+	@mkdir -p reports
+	$(PY) -m edgecnn.bench build/transfer_scratch/int8.tflite build/transfer_finetune/int8.tflite \
+	  --data build/transfer_finetune/testset.npz --runs 100 --json reports/transfer.json | tee reports/transfer.md
 
 clean:
 	rm -rf build

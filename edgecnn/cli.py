@@ -35,13 +35,47 @@ def main():
 @main.command()
 @_recipe_arg
 def check(recipe_path):
-    """Validate RECIPE and write build/NAME/recipe.json and the per-stage configs Make depends on."""
+    """Validate RECIPE and write build/NAME/recipe.json and the per-stage configs Make depends on.
+
+    Also checks the data (class folders, at least two classes, the same classes for train and test) and the
+    calibration images, and writes build/NAME/deps.mk: the files the recipe reads, so that Make checks the
+    recipe again when one is added, removed or changed (the stage configs hold their fingerprints)."""
     recipe = recipes.load(recipe_path)
     from edgecnn.artifacts import atomic_write
 
+    inputs = recipe.input_paths()
+    _calibration(recipe)
+    if recipe["model"]["file"]:
+        from edgecnn.data.datasets import data_files, selected_classes
+        from edgecnn.keras_file import load_own
+
+        names = data_files(recipe["dataset"])[0]
+        load_own(recipe["model"]["file"], recipe["dataset"]["input_shape"],
+                 len(selected_classes(recipe["dataset"], names)))
     changed = recipes.write_stage_configs(recipe)
+    atomic_write(recipe.build_dir / "deps.mk", _deps(recipe, inputs).encode())
     atomic_write(recipe.build_dir / "recipe.json", (json.dumps(recipe.data, indent=2) + "\n").encode())
     click.echo(f"{recipe.path}: valid; stages changed: {', '.join(changed) or 'none'}")
+
+
+def _deps(recipe, inputs):
+    """Make rules: recipe.json depends on every file and folder the recipe reads (a folder's time changes when
+    a file is added or removed); an empty rule for each, so a deleted one means 'check again', not an error.
+    Starting weights under build/ are Make targets themselves: model.keras waits for them."""
+    def esc(path):
+        return str(path).replace("$", "$$").replace(" ", "\\ ").replace("#", "\\#")
+
+    build = [p for p in inputs["model"] if Path(p).parts[:1] == ("build",)]
+    files = [p for section in inputs.values() for p in section if p not in build]
+    folders = sorted({str(Path(p).parent) for p in files} | {str(Path(p).parent.parent) for p in files})
+    weights = recipe["model"]["weights"]
+    if weights and Path(weights).parts[:1] == ("build",) and weights not in build:
+        build.append(weights)
+    target = recipe.build_dir / "recipe.json"
+    lines = [f"# written by edgecnn check {recipe.path}: the files it reads"]
+    lines += [f"{target}: {esc(p)}" for p in folders + files + build]
+    lines += [f"{esc(p)}:" for p in folders + files]
+    return "\n".join(lines) + "\n"
 
 
 @main.command()
@@ -62,9 +96,18 @@ def train(recipe_path, strategy, workers, port):
         click.echo(f"{workers} workers trained {len(history)} epochs ({restarts} restart(s)): "
                    f"val accuracy {history[-1].get('val_accuracy', float('nan')):.4f}")
         return
+    _make_weights(recipe)
+    from edgecnn.bench.progress import bar
     from edgecnn.train import train as run
 
-    _, history = run(recipe, strategy_name=strategy)
+    try:
+        _, history = run(recipe, strategy_name=strategy, progress=bar)
+    except KeyboardInterrupt:
+        history = recipe.build_dir / "checkpoints" / "history.json"
+        epochs = len(json.loads(history.read_text())) if history.is_file() else 0
+        click.echo(f"\ninterrupted: {epochs} finished epoch(s) saved in {recipe.build_dir}/checkpoints; "
+                   f"'edgecnn train {recipe.path}' (or make) resumes from there.", err=True)
+        sys.exit(130)
     if not history:             # a non-chief worker of a cluster: the chief reports
         return
     last = history[-1]
@@ -92,6 +135,15 @@ def testset(recipe_path):
     atomic_write(out, buf.getvalue())
     record(recipe, out, "data")
     click.echo(f"wrote {out}: {len(data.y_test)} images of {x.shape[1:]}")
+
+
+def _make_weights(recipe):
+    """Starting weights that an earlier recipe makes (build/<r>/model.keras) are built first when missing."""
+    weights = recipe["model"]["weights"]
+    if weights and weights != "imagenet" and not Path(weights).exists() and Path(weights).parts[:1] == ("build",):
+        _make([weights])
+        recipe.forget_inputs()
+        recipes.write_stage_configs(recipe)     # their fingerprint now: Make will not train this twice
 
 
 def _load_source(recipe, source):
@@ -199,11 +251,15 @@ def convert(recipe_path, variant):
 
     calibration = _calibration(recipe) if fmt in conv.CALIBRATED else None
     keep = _keep_float(recipe, model, calibration) if fmt == "int8" and source.kind != "qat" else []
+    import time
+
+    started = time.monotonic()
     blob = conv.convert(model, fmt, calibration, recipe["convert"]["int8_io"], sparse=source.stored_sparse(fmt), keep_float=keep)
     out = recipe.build_dir / f"{variant}.tflite"
     atomic_write(out, blob)
     record(recipe, out, fmt)
-    click.echo(f"wrote {out}: {len(blob):,} bytes" + (f" ({len(keep)} tensors kept float)" if keep else ""))
+    click.echo(f"wrote {out}: {len(blob):,} bytes in {time.monotonic() - started:.1f} s"
+               + (f" ({len(keep)} tensors kept float)" if keep else ""))
 
 
 def _keep_float(recipe, model, calibration):
@@ -419,6 +475,29 @@ def export(model_path, fmt, out, name, force, max_bytes, labels_path, mean, std,
     click.echo(note)
 
 
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("model_path", metavar="FILE.tflite", type=click.Path(dir_okay=False))
+@click.argument("images", nargs=-1, required=True, metavar="IMAGE_OR_FOLDER...")
+@click.option("--top", type=click.IntRange(min=1), default=5, show_default=True, help="classes shown per image")
+@click.option("--fit", type=click.Choice(["auto", "pad", "resize"]),
+              help="how images meet the input (default: the recipe's dataset.fit for files under build/, else auto: "
+                   "pad what fits, resize what does not)")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def predict(model_path, images, top, fit, as_json):
+    """The top classes of each image under FILE.tflite, with label names (from the file's metadata, else
+    labels.txt beside it). TensorFlow-free, like edgecnn-bench: python -m edgecnn.bench.predict on a device."""
+    from edgecnn.bench.labelled import DataError
+    from edgecnn.bench.model_file import ModelFileError
+    from edgecnn.bench.predict import run
+    from edgecnn.bench.runtime import RuntimeMissing
+
+    argv = [model_path, *images, "--top", str(top)] + (["--fit", fit] if fit else []) + (["--json"] if as_json else [])
+    try:
+        run(argv)
+    except (DataError, ModelFileError, RuntimeMissing) as e:
+        raise UserError(str(e)) from None
+
+
 @main.command("app-check")
 @click.argument("paths", nargs=-1, metavar="[FILE.tflite | FOLDER]...")
 @click.option("--python", "python", default=".app-venv/bin/python", show_default=True,
@@ -573,6 +652,24 @@ def models(pattern, input_shape, classes, gpu):
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         click.echo("  ".join(c.rjust(w) if c[:1].isdigit() else c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    if len(names) == 1:
+        click.echo(_model_options(names[0]))
+
+
+def _model_options(name):
+    """A model's options for recipes (model.options), with defaults, and whether ImageNet weights exist."""
+    import inspect
+
+    from edgecnn.zoo import builder_options, get_builder
+    from edgecnn.zoo.pretrained import supports_imagenet
+
+    doc = inspect.getdoc(get_builder(name)) or ""
+    lines = ["", doc, "", "model.options (default):"]
+    lines += [f"  {key}: {'null' if value is None else json.dumps(value)}" for key, value in builder_options(name).items()]
+    lines.append("model.weights: " + ("imagenet (Keras' ImageNet weights) or the path of a .keras/.h5 file"
+                                      if supports_imagenet(name) else "the path of a .keras/.h5 file (Keras publishes "
+                                                                       "no ImageNet weights for this model)"))
+    return "\n".join(lines)
 
 
 def _si(value):

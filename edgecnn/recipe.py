@@ -37,8 +37,10 @@ class Field:
 
 SCHEMA = {
     "model": {
-        "name": Field("str", required=True),
+        "name": Field("str", None, optional=True),       # a zoo model (edgecnn models); or model.file
         "options": Field("dict", {}),
+        "weights": Field("path", None, optional=True),   # imagenet, a .keras model or an .h5 weights file
+        "file": Field("path", None, optional=True),      # a Keras model of your own (.keras, .h5, SavedModel)
     },
     "dataset": {
         "name": Field("str", "fashion_mnist", choices=("fashion_mnist", "image_folder")),
@@ -47,9 +49,11 @@ SCHEMA = {
         "fit": Field("str", "pad", choices=("pad", "resize")),
         "validation_split": Field("float", 0.1, low=0.0, high=0.5),
         "train_samples": Field("int", None, low=1, optional=True),
+        "classes": Field("list", None, optional=True),   # names or indices to keep, in label order
+        "samples_per_class": Field("int", None, low=1, optional=True),
     },
     "train": {
-        "epochs": Field("int", 5, low=1, high=10_000),
+        "epochs": Field("int", 5, low=0, high=10_000),   # 0: keep the starting weights as they are
         "batch_size": Field("int", 128, low=1, high=65_537),
         "optimizer": Field("str", "adam", choices=("adam", "sgd", "rmsprop")),
         "learning_rate": Field("float", 0.002, low=1e-8, high=10.0),
@@ -62,6 +66,8 @@ SCHEMA = {
         "mixed_precision": Field("bool", False),
         "xla": Field("bool", False),
         "bn_recalibration": Field("int", 0, low=0, high=100_000),
+        "freeze_backbone_epochs": Field("int", 0, low=0, high=10_000),   # train the classifier alone first
+        "fine_tune_learning_rate": Field("float", None, low=1e-8, high=10.0, optional=True),
     },
     "calibration": {
         "path": Field("path", "calib_data/fashion_mnist"),
@@ -133,6 +139,8 @@ class Recipe:
     name: str
     path: Path
     data: dict
+    _inputs: dict = None
+    _fingerprints: dict = None
 
     def __getitem__(self, section):
         return self.data[section]
@@ -146,7 +154,54 @@ class Recipe:
         return _digest(self.data)
 
     def stage_config(self, stage):
-        return {section: self.data[section] for section in STAGES[stage]}
+        """The sections `stage` reads, with the fingerprints of the files behind them (inputs())."""
+        out = {section: self.data[section] for section in STAGES[stage]}
+        fingerprints = self.inputs()
+        for section in STAGES[stage]:
+            if fingerprints.get(section):
+                out[section] = {**out[section], "files_sha256": fingerprints[section]}
+        return out
+
+    def input_paths(self):
+        """{section: [files]} the recipe reads (data, calibration, starting weights), listed once; the data
+        set's layout is checked on the way."""
+        if self._inputs is None:
+            self._inputs = input_files(self)
+        return self._inputs
+
+    def inputs(self):
+        """{section: fingerprint} of input_paths(): edgecnn/data/datasets.py fingerprint()."""
+        if self._fingerprints is None:
+            self._fingerprints = {section: _fingerprint(paths) for section, paths in self.input_paths().items()}
+        return self._fingerprints
+
+    def forget_inputs(self):
+        """List and fingerprint the files again (after Make built starting weights)."""
+        self._inputs = self._fingerprints = None
+
+
+def input_files(recipe):
+    """{section: [files]} the recipe reads; UserError for a data set that cannot train a classifier."""
+    from edgecnn.data.datasets import data_files
+
+    out = {"dataset": data_files(recipe["dataset"])[1], "calibration": [], "model": []}
+    cal = Path(recipe["calibration"]["path"])
+    if cal.is_dir():
+        from edgecnn.data.calibration import all_images
+
+        out["calibration"] = all_images(str(cal))
+    for key in ("weights", "file"):
+        value = recipe["model"][key]
+        if value and value != "imagenet" and Path(value).exists():
+            path = Path(value)
+            out["model"] += [str(f) for f in sorted(path.rglob("*")) if f.is_file()] if path.is_dir() else [str(path)]
+    return out
+
+
+def _fingerprint(paths):
+    from edgecnn.data.datasets import fingerprint
+
+    return fingerprint(paths) if paths else None
 
 
 def _digest(obj):
@@ -213,6 +268,8 @@ def validate(raw, source):
                 raise UserError(f"{source}: '{section}.{key}' is required.")
             resolved[key] = _check(f"{source}: {section}.{key}", field, given.get(key, field.default))
         out[section] = resolved
+    if raw.get("model", {}).get("file") and "epochs" not in (raw.get("train") or {}):
+        out["train"]["epochs"] = 0             # your own model goes in as it is unless a train section says so
     _check_model(out, source)
     _check_compress(out, source)
     return out
@@ -237,11 +294,32 @@ def _check_compress(data, source):
 
 def _check_model(data, source):
     from edgecnn.zoo import check_options  # imports the builders, and so TensorFlow
+    from edgecnn.zoo.pretrained import supports_imagenet
 
-    try:
-        check_options(data["model"]["name"], data["model"]["options"])
-    except UserError as e:
-        raise UserError(f"{source}: model: {e}") from None
+    model = data["model"]
+    if model["file"]:
+        if model["name"] or model["weights"] or model["options"]:
+            raise UserError(f"{source}: model.file brings its own architecture and weights; remove model.name, "
+                            f"model.options and model.weights.")
+    elif not model["name"]:
+        raise UserError(f"{source}: 'model.name' is required (a model of `edgecnn models`), or model.file for "
+                        f"a Keras model of your own.")
+    else:
+        try:
+            check_options(model["name"], model["options"])
+        except UserError as e:
+            raise UserError(f"{source}: model: {e}") from None
+        if model["weights"] == "imagenet" and not supports_imagenet(model["name"]):
+            from edgecnn.zoo.pretrained import KERAS_APPS
+
+            raise UserError(f"{source}: model.weights: Keras publishes no ImageNet weights for {model['name']}; "
+                            f"models that have them: {', '.join(KERAS_APPS)}.")
+    if data["train"]["epochs"] == 0 and not (model["file"] or model["weights"]):
+        raise UserError(f"{source}: train.epochs: 0 keeps the starting weights, but there are none; set "
+                        f"model.weights or model.file, or train for at least one epoch.")
+    if data["train"]["freeze_backbone_epochs"] > data["train"]["epochs"]:
+        raise UserError(f"{source}: train.freeze_backbone_epochs ({data['train']['freeze_backbone_epochs']}) is "
+                        f"more than train.epochs ({data['train']['epochs']}).")
 
 
 def _read(path, chain=()):

@@ -71,15 +71,75 @@ class EpochLog(keras.callbacks.Callback):
         atomic_write(self.path, json.dumps(rows, indent=1).encode())
 
 
-def _plain_copy(model, recipe, classes):
+def make_model(recipe, class_names, load=True):
+    """The model to train: a zoo model (from scratch or from model.weights) or the user's model.file."""
+    spec, shape = recipe["model"], recipe["dataset"]["input_shape"]
+    if spec["file"]:
+        from edgecnn.keras_file import load_own
+
+        return load_own(spec["file"], shape, len(class_names))
+    return build_model(spec["name"], shape, len(class_names), spec["options"], weights=spec["weights"], load=load,
+                       class_names=class_names)
+
+
+def _plain_copy(model, recipe, class_names):
     """The model rebuilt with the trained weights under the float32 policy, outside any strategy and
     never compiled: what model.keras holds. The weights alone, without the optimizer's slots (Adam's
     two per weight tripled ResNet50's file to 283 MB, which every convert stage reloaded), and float32
     layers after mixed-precision training (the weights are float32 variables either way)."""
     keras.mixed_precision.set_global_policy("float32")
-    plain = build_model(recipe["model"]["name"], recipe["dataset"]["input_shape"], classes, recipe["model"]["options"])
+    plain = make_model(recipe, class_names, load=False)
     plain.set_weights(model.get_weights())
+    for layer in plain.layers:
+        layer.trainable = True
     return plain
+
+
+def head_layers(model):
+    """The classifier: the layers whose output is no longer an image (pooling, flatten, dense, dropout)."""
+    return {layer for layer in model.layers if len(layer.output.shape) == 2}
+
+
+def freeze(model, backbone, batch_norm):
+    """backbone=False: only the classifier trains. batch_norm=False: BatchNormalization layers stay frozen,
+    so they run in inference mode with their moving statistics (Keras' transfer-learning guide)."""
+    head = head_layers(model)
+    for layer in model.layers:
+        if layer in head:
+            layer.trainable = True
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = backbone and batch_norm
+        else:
+            layer.trainable = backbone
+
+
+def phases(cfg):
+    """[(first epoch, last epoch, learning rate, backbone trains)]: `freeze_backbone_epochs` with the classifier
+    alone at train.learning_rate, then the rest with every layer but batch-norm at fine_tune_learning_rate
+    (default a tenth)."""
+    frozen, epochs = cfg["freeze_backbone_epochs"], cfg["epochs"]
+    if not frozen:
+        return [(0, epochs, cfg["learning_rate"], True)]
+    fine = cfg["fine_tune_learning_rate"] or cfg["learning_rate"] / 10
+    return [(0, frozen, cfg["learning_rate"], False)] + ([(frozen, epochs, fine, True)] if epochs > frozen else [])
+
+
+def claim_checkpoints(recipe, folder):
+    """Checkpoints belong to one version of the train stage (model, dataset with its files, train): an edited
+    recipe starts fresh instead of resuming another run's weights. Returns what was said, if anything."""
+    import shutil
+
+    owner = folder / "stage.json"
+    mine = json.dumps(recipe.stage_config("train"), sort_keys=True)
+    said = None
+    if folder.is_dir() and any(folder.iterdir()) and (not owner.is_file() or owner.read_text() != mine):
+        shutil.rmtree(folder)
+        said = (f"{folder} held an interrupted run of an earlier version of the recipe (model, dataset or train "
+                f"changed since); starting fresh")
+        print(said, flush=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write(owner, mine.encode())
+    return said
 
 
 def recalibrate_bn(model, x, batches, batch_size):
@@ -102,57 +162,76 @@ def recalibrate_bn(model, x, batches, batch_size):
     return batches
 
 
-def train(recipe, verbose=None, strategy_name=None):
+def train(recipe, verbose=None, strategy_name=None, progress=None):
     cfg = recipe["train"]
     out = recipe.build_dir
     strategy = distribute.make_strategy(strategy_name or cfg["strategy"])   # first: a cluster configures at startup
     keras.utils.set_random_seed(cfg["seed"])
     workers = distribute.worker_count(strategy)
-    data = load_splits(recipe["dataset"], cfg["seed"])
+    data = load_splits(recipe["dataset"], cfg["seed"], progress)
     batch, lr = distribute.scaled(cfg, strategy.num_replicas_in_sync)
     steps = len(data.x_train) // batch if workers > 1 else -(-len(data.x_train) // batch)
     mixed, xla = distribute.gpu_options(cfg)
     if mixed:
         keras.mixed_precision.set_global_policy("mixed_float16")
+    backup = out / "checkpoints"
+    chief = distribute.is_chief(strategy)
+    if chief:
+        claim_checkpoints(recipe, backup)
     with strategy.scope():
-        model = build_model(recipe["model"]["name"], recipe["dataset"]["input_shape"], data.classes,
-                            recipe["model"]["options"])
-        heads = len(model.outputs)      # > 1: training-only auxiliary classifiers (GoogLeNet), weighted 0.3
-        model.compile(optimizer=make_optimizer({**cfg, "learning_rate": lr}, steps),
-                      loss=make_loss(cfg["label_smoothing"], data.classes),
-                      loss_weights=[1.0] + [0.3] * (heads - 1) if heads > 1 else None,
-                      metrics=["accuracy"], jit_compile=xla or None)
+        model = make_model(recipe, data.class_names)
+    heads = len(model.outputs)      # > 1: training-only auxiliary classifiers (GoogLeNet), weighted 0.3
     train_ds = make_dataset(data.x_train, data.y_train, batch, True, cfg["augmentation"], cfg["seed"], heads,
                             shard=workers > 1)
     val_ds = make_dataset(data.x_val, data.y_val, 512, False, outputs=heads, shard=workers > 1)
-    backup = out / "checkpoints"
-    chief = distribute.is_chief(strategy)
-    log = EpochLog(backup / "history.json")
-    # The log goes first: a kill before the checkpoint lands is undone on resume (EpochLog cuts it back).
-    # In a cluster only the chief keeps it; BackupAndRestore keeps one folder a worker (chief/, workertemp_N/).
-    callbacks = ([log] if chief else []) + [keras.callbacks.BackupAndRestore(str(backup))]
     where = "GPU" if tf.config.list_logical_devices("GPU") else "CPU"
     print(f"training {model.name}: {model.count_params():,} parameters, {len(data.x_train):,} images, "
           f"{cfg['epochs']} epochs on {strategy.num_replicas_in_sync} replica(s) ({where}"
           f"{f', {workers} workers' if workers > 1 else ''}), global batch {batch}, learning rate {lr:g}"
           f"{', mixed_float16' if mixed else ''}{', XLA' if xla else ''}", flush=True)
-    model.fit(train_ds, validation_data=val_ds, epochs=cfg["epochs"], callbacks=callbacks,
-              verbose=(1 if sys.stdout.isatty() else 2) if verbose is None else verbose)
-    model = _plain_copy(model, recipe, data.classes)    # every worker of a cluster reads the weights
+    schedule = phases({**cfg, "learning_rate": lr})
+    for number, (first, last, rate, backbone) in enumerate(schedule):
+        done = backup / f"phase{number}.weights.h5"      # a finished phase is not trained again on resume
+        if done.is_file():
+            model.load_weights(done)
+            continue
+        if last == first:                               # train.epochs: 0, the starting weights as they are
+            continue
+        if cfg["freeze_backbone_epochs"]:
+            freeze(model, backbone, batch_norm=False)
+            print(f"epochs {first + 1}-{last}: " + ("every layer but batch-norm" if backbone else
+                  "the classifier alone, the backbone frozen") + f", learning rate {rate:g}", flush=True)
+        with strategy.scope():
+            model.compile(optimizer=make_optimizer({**cfg, "learning_rate": rate, "epochs": last - first}, steps),
+                          loss=make_loss(cfg["label_smoothing"], data.classes),
+                          loss_weights=[1.0] + [0.3] * (heads - 1) if heads > 1 else None,
+                          metrics=["accuracy"], jit_compile=xla or None)
+        log = EpochLog(backup / "history.json")
+        # The log goes first: a kill before the checkpoint lands is undone on resume (EpochLog cuts it back).
+        # In a cluster only the chief keeps it; BackupAndRestore keeps one folder a worker (chief/, workertemp_N/).
+        state = backup / f"phase{number}" if number else backup
+        callbacks = ([log] if chief else []) + [keras.callbacks.BackupAndRestore(str(state))]
+        model.fit(train_ds, validation_data=val_ds, initial_epoch=first, epochs=last, callbacks=callbacks,
+                  verbose=(1 if sys.stdout.isatty() else 2) if verbose is None else verbose)
+        if chief and number < len(schedule) - 1:
+            model.save_weights(done)
+    model = _plain_copy(model, recipe, data.class_names)    # every worker of a cluster reads the weights
     if not chief:
         return model, []                                 # the chief alone re-estimates BN and saves
     if cfg["bn_recalibration"]:
         done = recalibrate_bn(model, data.x_train, cfg["bn_recalibration"], cfg["batch_size"])
         print(f"batch-norm statistics re-estimated over {done} training batches", flush=True)
 
-    history = log.rows()
+    history = EpochLog(backup / "history.json").rows()
     with atomic_path(out / "model.keras") as tmp:
         model.save(tmp)
     atomic_write(out / "history.json", (json.dumps(history, indent=1) + "\n").encode())
     atomic_write(out / "labels.txt", ("\n".join(data.class_names) + "\n").encode())
     for name in ("model.keras", "history.json", "labels.txt"):
         record(recipe, out / name, "train")
-    (backup / "history.json").unlink(missing_ok=True)   # BackupAndRestore removed its own files already
+    import shutil
+
+    shutil.rmtree(backup, ignore_errors=True)           # the run is done: nothing is left to resume
     return model, history
 
 

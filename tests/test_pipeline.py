@@ -66,10 +66,31 @@ def test_make_builds_measures_rebuilds_only_what_changed_and_chooses_the_best(wo
     again = make(workspace, "build/tiny/bench.json")
     assert commands(again) == [] and "is up to date" in again.stdout
 
+    # edgecnn predict on the trained int8 file: test images as PNG files, labels from labels.txt beside it
+    from PIL import Image
+
+    import numpy as np
+
+    with np.load(out / "testset.npz") as test:
+        x, y, names = test["x"][:50], test["y"][:50], list(test["class_names"])
+    for i, image in enumerate(x):
+        Image.fromarray(image[..., 0]).save(workspace / f"test_{i:02d}.png")
+    proc = run_cli("predict", out / "int8.tflite", *sorted(workspace.glob("test_*.png")), "--top", "1", "--json",
+                   cwd=workspace, check=True)
+    predicted = [row["top"][0]["label"] for row in json.loads(proc.stdout)]
+    from edgecnn.bench.measure import Loaded
+    from edgecnn.bench.runtime import pick_runtime
+
+    loaded = Loaded(out / "int8.tflite", pick_runtime("auto"), 1)
+    bench = [int(loaded.predict(image[None].astype(np.float32))[0].argmax()) for image in x]
+    assert predicted == [names[k] for k in bench]          # the files and the arrays give the same answers
+    assert sum(label == names[truth] for label, truth in zip(predicted, y)) >= 30    # chance: 5 of 50
+
     time.sleep(1.1)                                           # a calibration image changed: int8 only
     next((workspace / "calib_data").rglob("*.png")).touch()
     touched = make(workspace, "build/tiny/bench.json")
-    assert commands(touched) == ["convert", "bench"] and "--variant int8" in touched.stdout
+    assert commands(touched) == ["check", "convert", "bench"] and "--variant int8" in touched.stdout
+    assert "stages changed: int8, int16x8\n" in touched.stdout      # the calibration fingerprint moved
 
     time.sleep(1.1)
     TINY_BENCH = {**TINY, "bench": {**TINY["bench"], "runs": 12}}

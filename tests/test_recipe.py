@@ -32,7 +32,7 @@ def error_of(path):
 def test_demo_recipe_resolves_defaults():
     r = recipes.load(DEMO_RECIPE)
     assert r.name == "fashion_mnist_mobilenet_v2"
-    assert r["model"] == {"name": "mobilenet_v2", "options": {"alpha": 0.35}}
+    assert r["model"] == {"name": "mobilenet_v2", "options": {"alpha": 0.35}, "weights": None, "file": None}
     assert r["dataset"]["input_shape"] == [32, 32, 1]
     assert r["train"]["label_smoothing"] == 0.0          # a default filled in
     assert str(r.build_dir) == "build/fashion_mnist_mobilenet_v2"
@@ -50,7 +50,8 @@ def test_unknown_section_names_the_closest(tmp_path):
 
 @pytest.mark.parametrize("edit, expected", [
     ({"train__epochs": "five"}, "train.epochs: got 'five', expected a int"),
-    ({"train__epochs": 0}, "train.epochs: got 0, expected a value in [1, 10000)"),
+    ({"train__epochs": -1}, "train.epochs: got -1, expected a value in [0, 10000)"),
+    ({"train__epochs": 0}, "train.epochs: 0 keeps the starting weights, but there are none"),
     ({"train__learning_rate": -1.0}, "train.learning_rate: got -1.0"),
     ({"train__optimizer": "adamw"}, "expected one of adam, sgd, rmsprop"),
     ({"train__augmentation": ["hflip", "rotate"]}, "got 'rotate', expected one of hflip, translate"),

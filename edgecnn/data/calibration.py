@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from edgecnn.bench.labelled import DataError, image_files, read_image
+from edgecnn.bench.progress import bar
 from edgecnn.data.preprocess import fit_size
 from edgecnn.errors import UserError
 
 
-def _all_images(folder):
+def all_images(folder):
     """Images directly in `folder` and in its sub-folders (class folders are welcome, labels unused)."""
     paths = []
     for root, dirs, _ in os.walk(folder):
@@ -29,7 +30,7 @@ def load_calibration(folder, input_shape, samples, fit="pad"):
     if not folder.is_dir():
         raise UserError(f"calibration folder {folder} does not exist; put a few hundred training-like "
                         f"images there (see calib_data/README.md).")
-    paths = _all_images(str(folder))
+    paths = all_images(str(folder))
     if not paths:
         raise UserError(f"calibration folder {folder} has no images (.png, .jpg, ...); "
                         f"see calib_data/README.md for how to fill it.")
@@ -54,4 +55,4 @@ def load_calibration(folder, input_shape, samples, fit="pad"):
 def representative(calibration):
     """The TFLite converter's representative dataset (and the quantization debugger's): one float32 image of
     batch 1 at a time."""
-    return lambda: ([img[None].astype(np.float32)] for img in calibration)
+    return lambda: ([img[None].astype(np.float32)] for img in bar("calibrating", calibration))
