@@ -38,9 +38,12 @@ def _check(workspace, path):
 
 def test_an_empty_class_folder_is_refused_before_training_naming_it(workspace):
     data = _folder(workspace / "photos", ["cat", "dog"])
+    path = _recipe(workspace, "mine", {"path": "photos"}, calibration={"path": "photos", "samples": 8})
+    assert _check(workspace, path).returncode == 0
+    built = {p: p.read_bytes() for p in (workspace / "build" / "mine").rglob("*") if p.is_file()}
     (data / "empty").mkdir()
-    proc = _check(workspace, _recipe(workspace, "mine", {"path": "photos"}))
-    assert proc.returncode == 2 and not (workspace / "build" / "mine" / "recipe.json").exists()
+    proc = _check(workspace, path)
+    assert proc.returncode == 2 and {p: p.read_bytes() for p in built} == built     # nothing built is touched
     assert proc.stderr.strip() == (f"edgecnn: error: class folder photos/empty has no images (.png, .jpg, .jpeg, .bmp, "
                                    f".gif, .webp); add images or remove the folder.")
 
