@@ -108,6 +108,9 @@ def train(recipe_path, strategy, workers, port):
         click.echo(f"\ninterrupted: {epochs} finished epoch(s) saved in {recipe.build_dir}/checkpoints; "
                    f"'edgecnn train {recipe.path}' (or make) resumes from there.", err=True)
         sys.exit(130)
+    if not recipe["train"]["epochs"]:
+        click.echo(f"wrote {recipe.build_dir / 'model.keras'}: the starting weights as they are (train.epochs: 0)")
+        return
     if not history:             # a non-chief worker of a cluster: the chief reports
         return
     last = history[-1]
