@@ -77,8 +77,38 @@ $(DEVICE_VENV)/.installed: $(BENCH_SRC)
 	  cp -r edgecnn/bench $$site/edgecnn/ && rm -rf $$site/edgecnn/bench/__pycache__
 	@touch $@
 
+# ARCH=aarch64: the same files on a 64-bit ARM runtime under qemu-user, as on a Raspberry Pi OS 64-bit board:
+# Debian bookworm's arm64 python3.11 extracted into $(ARM_ROOT) (mmdebstrap, no emulation at set-up), the
+# aarch64 wheels of numpy, Pillow and the LiteRT the host pins, the bench copied in. Top-1 on ARM against the
+# host's on the first $(ARM_SAMPLES) test images of every file with a testset.npz beside it; no latency.
+ARCH ?= $(shell uname -m)
+ARM_ROOT ?= .arm64-root
+ARM_SAMPLES ?= 300
+DEVICE_CHECK ?= build
+LITERT_PIN := $(shell grep -i '^ai-edge-litert==' constraints.txt)
+ifeq ($(ARCH),aarch64)
+device-check: setup $(ARM_ROOT)/.installed
+	$(PY) -m edgecnn.bench.emulated $(ARM_ROOT) $(DEVICE_CHECK) --samples $(ARM_SAMPLES)
+else
 device-check: $(DEVICE_VENV)/.installed
-	cd $(DEVICE_VENV) && bin/python -m edgecnn.bench.device_check $(CURDIR)/build
+	cd $(DEVICE_VENV) && bin/python -m edgecnn.bench.device_check $(addprefix $(CURDIR)/,$(DEVICE_CHECK))
+endif
+
+$(ARM_ROOT)/.installed: | $(VENV)/.installed
+	@if ! command -v mmdebstrap >/dev/null || ! command -v qemu-aarch64-static >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq mmdebstrap qemu-user-static >/dev/null; \
+	  else echo "the ARM check needs qemu-user and mmdebstrap: run 'sudo apt-get install qemu-user-static mmdebstrap'." >&2; exit 1; fi; fi
+	rm -rf $(ARM_ROOT) $(ARM_ROOT).tmp
+	mmdebstrap --quiet --arch=arm64 --variant=extract \
+	  --include=python3.11-minimal,libpython3.11-stdlib,libstdc++6,libgcc-s1,zlib1g \
+	  bookworm $(ARM_ROOT).tmp http://deb.debian.org/debian || \
+	  { echo "could not fetch Debian's arm64 packages from deb.debian.org (is the Debian registry reachable?)." >&2; exit 1; }
+	$(PY) -m pip download -q --disable-pip-version-check --only-binary=:all: --python-version 3.11 \
+	  --platform manylinux_2_27_aarch64 --platform manylinux_2_17_aarch64 -d $(ARM_ROOT).tmp/wheels \
+	  "$(LITERT_PIN)" "numpy<2.3" pillow
+	mkdir -p $(ARM_ROOT).tmp/opt/bench/site
+	for w in $(ARM_ROOT).tmp/wheels/*.whl; do $(PY) -m zipfile -e $$w $(ARM_ROOT).tmp/opt/bench/site || exit 1; done
+	rm -rf $(ARM_ROOT).tmp/wheels && mv $(ARM_ROOT).tmp $(ARM_ROOT) && touch $@
 
 # Every built best.tflite/int8.tflite (3-channel) on the TFLite Task Library, as an Android app classifies:
 # tflite-support 0.4.4 needs protobuf<4 and numpy<2 (it cannot share TensorFlow's env) and Debian's libusb.

@@ -223,3 +223,29 @@ def test_device_check_runs_every_file_on_tflite_runtime_2_14(workspace, tiny_mod
     # TensorFlow 2.21 writes FULLY_CONNECTED version 12 into dynamic-range files; 2.14 stops at 11
     assert "dynamic.tflite uses FULLY_CONNECTED version 12, which tflite-runtime 2.14.0 does not have" in proc.stdout
     assert proc.returncode != 0 and "2 of 3 files run on tflite-runtime 2.14.0" in proc.stdout
+
+
+def test_device_check_on_aarch64_under_qemu_matches_the_hosts_top1(workspace, tiny_models):
+    """An arm64 Debian python3.11 with LiteRT's aarch64 wheel, run by qemu-user: every file with a test set loads
+    and gives the host's predictions; a file the runtime refuses is named and the check goes on."""
+    import numpy as np
+
+    from edgecnn.data import fashion_mnist
+    from edgecnn.data.preprocess import fit_images
+
+    (workspace / "edgecnn").symlink_to(ROOT / "edgecnn")
+    _, (x, y) = fashion_mnist.load()
+    for name, blob in (("good", tiny_models[1]["int8"].read_bytes()), ("broken", b"TFL3" + bytes(60))):
+        folder = workspace / "build" / name
+        folder.mkdir(parents=True)
+        (folder / "int8.tflite").write_bytes(blob)
+        np.savez(folder / "testset.npz", x=fit_images(x[:40], (32, 32, 1)), y=y[:40])
+    proc = make(workspace, "device-check", "ARCH=aarch64", f"ARM_ROOT={ROOT / '.arm64-root'}", "ARM_SAMPLES=40",
+                check=False)
+    out = proc.stdout
+    assert "aarch64 (qemu-user): litert 2.3.0" in out, out + proc.stderr
+    good = next(line for line in out.splitlines() if line.startswith("build/good/int8.tflite"))
+    assert good.split()[1] == "yes" and good.split()[2] == good.split()[4] and good.endswith("0 of 40"), good
+    broken = next(line for line in out.splitlines() if line.startswith("build/broken/int8.tflite"))
+    assert broken.split()[1] == "NO" and "build/broken/int8.tflite" in broken.split("NO", 1)[1]
+    assert proc.returncode != 0 and "1 of 2 files load on aarch64 and give the host's top-1" in out
