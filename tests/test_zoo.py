@@ -178,3 +178,18 @@ def test_batch_norm_option_follows_every_conv_but_the_classifier(name):
         {l.name + "_bn" for l in convs}
     assert not any(isinstance(l, keras.layers.BatchNormalization) for l in plain.layers)
     assert len([l for l in plain.layers if type(l) is conv]) == len([l for l in bn.layers if type(l) is conv])
+
+
+def test_the_softmax_stays_float32_under_mixed_precision():
+    """Keras' mixed-precision guide: the model's output layer computes in float32 (a float16 softmax
+    underflows and saturates)."""
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        for name in ("alexnet", "efficientnet_b0", "googlenet", "lenet5", "micro_cnn", "mobilenet_v1", "mobilenet_v2",
+                     "mobilenet_v3_small", "resnet18", "squeezenet1_1", "vgg16"):      # one per builder module
+            options = {"aux_classifiers": True} if name == "googlenet" else {}
+            model = build_model(name, entry(name).reference_input if name == "lenet5" else (32, 32, 3), 10, options)
+            assert all(out.dtype == "float32" for out in model.outputs), name
+            assert model.get_layer(index=3).compute_dtype == "float16", name      # the rest stays float16
+    finally:
+        keras.mixed_precision.set_global_policy("float32")

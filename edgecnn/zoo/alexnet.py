@@ -34,5 +34,5 @@ def alexnet(input_shape=(227, 227, 3), classes=1000, weights=None, dropout=0.5, 
     for i in (6, 7):
         x = layers.Dropout(dropout, name=f"drop{i}")(x)
         x = layers.Dense(4096, activation="relu", name=f"fc{i}")(x)
-    outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
+    outputs = layers.Dense(classes, activation="softmax", dtype="float32", name="predictions")(x)
     return keras.Model(inputs, outputs, name=model_name("alexnet", weights))

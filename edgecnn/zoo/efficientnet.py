@@ -121,7 +121,7 @@ def _efficientnet(variant, input_shape, classes, weights, dropout, drop_connect,
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     if dropout:
         x = layers.Dropout(dropout, name="top_dropout")(x)
-    outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
+    outputs = layers.Dense(classes, activation="softmax", dtype="float32", name="predictions")(x)
     return keras.Model(inputs, outputs, name=model_name(name, weights))
 
 

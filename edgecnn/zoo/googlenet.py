@@ -51,7 +51,7 @@ def _aux(x, classes, name):
     x = layers.Flatten(name=f"{name}_flatten")(x)
     x = layers.Dense(1024, activation="relu", name=f"{name}_fc")(x)
     x = layers.Dropout(0.7, name=f"{name}_drop")(x)
-    return layers.Dense(classes, activation="softmax", name=f"{name}_predictions")(x)
+    return layers.Dense(classes, activation="softmax", dtype="float32", name=f"{name}_predictions")(x)
 
 
 @register_model(family="googlenet", role="baseline")
@@ -83,5 +83,5 @@ def googlenet(input_shape=(224, 224, 3), classes=1000, weights=None, aux_classif
             aux.append(_aux(x, classes, f"aux{len(aux) + 1}"))
     x = layers.GlobalAveragePooling2D(name="pool5")(x)
     x = layers.Dropout(dropout, name="pool5_drop")(x)
-    outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
+    outputs = layers.Dense(classes, activation="softmax", dtype="float32", name="predictions")(x)
     return keras.Model(inputs, [outputs, *aux] if aux else outputs, name=model_name("googlenet", weights))

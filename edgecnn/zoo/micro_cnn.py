@@ -35,6 +35,6 @@ def micro_cnn(input_shape=(32, 32, 1), classes=10, weights=None, widths=(24, 48,
             x = conv_relu(x, filters, 3, f"conv{stage}_{i}", batch_norm=True)
     x = layers.GlobalAveragePooling2D(name="global_average_pooling2d")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
+    outputs = layers.Dense(classes, activation="softmax", dtype="float32", name="predictions")(x)
     name = "micro_cnn_" + "_".join(map(str, widths))
     return keras.Model(inputs, outputs, name=model_name(name, weights))

@@ -48,5 +48,5 @@ def mobilenet_v1(input_shape=(224, 224, 3), classes=1000, weights=None, alpha=1.
         x = _bn_relu6(x, f"conv_pw_{i}")
     x = layers.GlobalAveragePooling2D(name="global_average_pooling2d")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
+    outputs = layers.Dense(classes, activation="softmax", dtype="float32", name="predictions")(x)
     return keras.Model(inputs, outputs, name=model_name(f"mobilenet_v1_{alpha:g}_{input_shape[0]}", weights))

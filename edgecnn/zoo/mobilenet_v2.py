@@ -83,6 +83,6 @@ def mobilenet_v2(input_shape=(224, 224, 3), classes=1000, weights=None, alpha=1.
     x = layers.GlobalAveragePooling2D(name="global_average_pooling2d")(x)
     if dropout:
         x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
+    outputs = layers.Dense(classes, activation="softmax", dtype="float32", name="predictions")(x)
     name = f"mobilenetv2_{alpha:g}_{input_shape[0]}"
     return keras.Model(inputs, outputs, name=model_name(name, weights))

@@ -89,7 +89,7 @@ def _mobilenet_v3(name, table, last_point, input_shape, classes, weights, alpha,
     x = _act(x, top, "Conv_2/act")
     if dropout:
         x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(classes, activation="softmax", name="Logits")(x)
+    outputs = layers.Dense(classes, activation="softmax", dtype="float32", name="Logits")(x)
     return keras.Model(inputs, outputs, name=model_name(name, weights))
 
 

@@ -76,7 +76,7 @@ def _resnet(name, block, blocks, expansion, bias, epsilon, input_shape, classes,
             x = block(x, filters, stride, projection, f"conv{stage}_block{i}")
             channels = filters * expansion
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
+    outputs = layers.Dense(classes, activation="softmax", dtype="float32", name="predictions")(x)
     return keras.Model(inputs, outputs, name=model_name(name, weights))
 
 

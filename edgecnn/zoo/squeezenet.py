@@ -60,7 +60,7 @@ def _squeezenet(name, table, input_shape, classes, weights, bypass, dropout, bat
     x = layers.Dropout(dropout, name="drop9")(x)
     x = layers.Conv2D(classes, 1, activation="relu", name="conv10")(x)
     x = layers.GlobalAveragePooling2D(name="avgpool10")(x)
-    outputs = layers.Activation("softmax", name="predictions")(x)
+    outputs = layers.Activation("softmax", dtype="float32", name="predictions")(x)
     return keras.Model(inputs, outputs, name=model_name(name, weights))
 
 

@@ -32,5 +32,5 @@ def vgg16(input_shape=(224, 224, 3), classes=1000, weights=None, fc_width=4096, 
         x = layers.Dense(fc_width, activation="relu", name=f"fc{i}")(x)
         if dropout:
             x = layers.Dropout(dropout, name=f"drop{i}")(x)
-    outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
+    outputs = layers.Dense(classes, activation="softmax", dtype="float32", name="predictions")(x)
     return keras.Model(inputs, outputs, name=model_name("vgg16", weights))
