@@ -158,7 +158,7 @@ def _load_source(recipe, source):
         from edgecnn.compress.qat import load_qat
 
         return load_qat(path)
-    from edgecnn.train import load_trained
+    from edgecnn.keras_file import load_trained
 
     return load_trained(path)
 

@@ -13,6 +13,11 @@ from edgecnn.errors import UserError
 from edgecnn.tf import keras
 
 
+def load_trained(path):
+    """Load a model.keras written by `train`; safe_mode refuses files that would run Python code."""
+    return keras.models.load_model(path, compile=False, safe_mode=True)
+
+
 def _load(path):
     path = Path(path)
     if not path.exists():
@@ -27,7 +32,7 @@ def _load(path):
             warnings.simplefilter("ignore")          # Keras' own warnings about what it then refuses
             if path.is_dir():
                 return _from_saved_model(path)
-            return keras.models.load_model(path, compile=False, safe_mode=True)
+            return load_trained(path)
     except ValueError as e:
         message = str(e)
         if "Lambda" in message or "safe_mode" in message:

@@ -15,6 +15,7 @@ from edgecnn import distribute
 from edgecnn.artifacts import atomic_path, atomic_write, record
 from edgecnn.data.datasets import load_splits
 from edgecnn.data.pipeline import make_dataset
+from edgecnn.keras_file import load_trained  # noqa: F401  (edgecnn.train.load_trained, as callers use it)
 from edgecnn.tf import keras, tf
 from edgecnn.zoo import build_model
 
@@ -233,8 +234,3 @@ def train(recipe, verbose=None, strategy_name=None, progress=None):
 
     shutil.rmtree(backup, ignore_errors=True)           # the run is done: nothing is left to resume
     return model, history
-
-
-def load_trained(path):
-    """Load a model.keras written by `train`; safe_mode refuses files that would run Python code."""
-    return keras.models.load_model(path, compile=False, safe_mode=True)
