@@ -23,14 +23,19 @@ PYTEST_ARGS ?=
 # pytest-xdist processes: much of a test runs on one core (TF import, the converter, make, subprocesses)
 TEST_WORKERS ?= 2
 
-.PHONY: setup data demo test clean device-check compare app-check transfer
+.PHONY: setup data demo test clean device-check compare app-check transfer gpu-check gpu-check-training gpu-check-delegate
 .SECONDARY:
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed $(if $(GPU),$(VENV)/.installed-gpu)
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]'
+	@touch $@
+
+# GPU=1: TensorFlow's CUDA libraries too (NVIDIA's pip wheels, about 3 GB; the driver comes with the machine)
+$(VENV)/.installed-gpu: $(VENV)/.installed constraints-gpu.txt
+	$(VENV)/bin/pip install -q --disable-pip-version-check -c constraints.txt -c constraints-gpu.txt -e '.[test,gpu]'
 	@touch $@
 
 # The embedded default data set; as root it is installed from Debian, otherwise we say how.
@@ -203,6 +208,25 @@ build/%/android/assets/model.json: build/%/best.tflite
 build/%/ios/model.json: build/%/best.tflite
 	@mkdir -p $(@D)
 	$(EDGECNN) export $< --format ios --out $(@D) --force
+
+# make gpu-check: the GPU verified in two halves that run apart (docs/gpu.md); without a GPU each says
+# so in one sentence and exits 2 before building anything.
+#   gpu-check-training  TensorFlow with CUDA (make setup GPU=1) trains the demo recipe on the GPU, as
+#                       recipes/gpu_check_auto.yaml and, mirrored + mixed precision + XLA, gpu_check_fast.yaml
+#   gpu-check-delegate  GPU_CHECK's fp32 and fp16 files on LiteRT's GPU accelerator against its CPU path;
+#                       TensorFlow-free: `python -m edgecnn.bench.gpu_check` runs it where only the bench is
+GPU_CHECK ?= build/$(DEMO)
+gpu-check: gpu-check-training gpu-check-delegate
+
+gpu-check-training: setup data
+	@$(PY) -m edgecnn.bench.gpu_check --probe
+	$(PY) -m edgecnn.gpu_training_check
+
+gpu-check-delegate: setup
+	@$(PY) -m edgecnn.bench.gpu_check --probe
+	$(MAKE) --no-print-directory $(GPU_CHECK)/fp32.tflite $(GPU_CHECK)/fp16.tflite $(GPU_CHECK)/testset.npz
+	$(PY) -m edgecnn.bench.gpu_check $(GPU_CHECK)/fp32.tflite $(GPU_CHECK)/fp16.tflite \
+	  --data $(GPU_CHECK)/testset.npz --json $(GPU_CHECK)/gpu_check.json
 
 # Transfer learning measured: 250 images of Fashion-MNIST's classes 5-9 from scratch against the same images
 # starting from a model of classes 0-4 (recipes/transfer_*.yaml), both int8, on all 5,000 test images of 5-9.

@@ -532,7 +532,7 @@ def inspect(model_path, gpu, mcu, as_json):
     contents = read(model_path)
     verdict = micro = refusal = None
     if gpu:
-        from edgecnn.gpu_check import gpu_compatibility
+        from edgecnn.gpu_compat import gpu_compatibility
 
         verdict = gpu_compatibility(Path(model_path).read_bytes())
     if mcu:
@@ -647,7 +647,7 @@ def models(pattern, input_shape, classes, gpu):
                str(n))
         if gpu:
             from edgecnn.convert import to_fp16
-            from edgecnn.gpu_check import gpu_compatibility
+            from edgecnn.gpu_compat import gpu_compatibility
 
             ok, reasons = gpu_compatibility(to_fp16(model))
             row += ("yes" if ok else "no: " + "; ".join(reasons),)

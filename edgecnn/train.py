@@ -60,6 +60,7 @@ class EpochLog(keras.callbacks.Callback):
         return json.loads(self.path.read_text()) if self.path.is_file() else []
 
     def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_start = time.perf_counter()
         if not self.started:
             self.started = True
             rows = self.rows()
@@ -68,6 +69,7 @@ class EpochLog(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         rows = self.rows() + [{"epoch": epoch + 1, "run": self.run, "pid": os.getpid(),
+                               "seconds": round(time.perf_counter() - self.epoch_start, 2),
                                **{k: float(v) for k, v in (logs or {}).items()}}]
         atomic_write(self.path, json.dumps(rows, indent=1).encode())
 

@@ -8,7 +8,7 @@ from edgecnn import convert
 from edgecnn.bench.measure import from_output, to_input
 from edgecnn.bench.runtime import pick_runtime
 from edgecnn.data.calibration import load_calibration
-from edgecnn.gpu_check import gpu_compatibility
+from edgecnn.gpu_compat import gpu_compatibility
 from edgecnn.tf import keras
 from edgecnn.zoo import build_model, entry, list_models
 

@@ -105,6 +105,7 @@ class Loaded:
         self.path = str(path)
         self.size = check_tflite(self.path)
         self.fully_accelerated = None
+        self.log, self.adapter = "", None
         before = rss_mb()
         start = time.perf_counter()
         try:
@@ -115,6 +116,7 @@ class Loaded:
 
                 self.engine = Compiled(self.path, runtime, threads, accelerator, self.interp)
                 self.fully_accelerated = self.engine.fully_accelerated
+                self.log, self.adapter = self.engine.log, self.engine.adapter
             else:
                 self.interp.allocate_tensors()
                 self.engine = self.interp
@@ -130,6 +132,8 @@ class Loaded:
             self.engine.set_tensor(detail["index"], random_input(detail, rng))
         start = time.perf_counter()
         self.engine.invoke()
+        for detail in self.interp.get_output_details():
+            self.engine.get_tensor(detail["index"])
         self.first_ms = (time.perf_counter() - start) * 1e3
         self.rss_mb = rss_mb() - before
         self.warmup_ms = []
@@ -139,8 +143,12 @@ class Loaded:
         self.engine.invoke()
 
     def timed_invoke(self, log=None):
+        """One inference timed to its outputs' read-back: an asynchronous accelerator (a GPU) has done
+        the work only when the result is in host memory, not when invoke() returns."""
         start = time.perf_counter_ns()
         self.engine.invoke()
+        for detail in self.outputs:
+            self.engine.get_tensor(detail["index"])
         (self.times_ms if log is None else log).append((time.perf_counter_ns() - start) / 1e6)
 
     def raw(self, x):
@@ -194,6 +202,7 @@ def benchmark(paths, runtime, threads=2, runs=50, warmup=5, data=None, **options
             "warmup_runs": warmup, "warmup_ms": float(np.mean(m.warmup_ms)) if m.warmup_ms else None,
             "latency_ms": latency_stats(m.times_ms), "rss_delta_mb": m.rss_mb,
             "fully_accelerated": m.fully_accelerated,
+            **({"gpu_adapter": m.adapter, "accelerator_log": m.log.splitlines()} if m.log else {}),
             "inputs": [_tensor(d) for d in m.inputs], "outputs": [_tensor(d) for d in m.outputs],
         }
         if data is not None:

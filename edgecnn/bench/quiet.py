@@ -3,6 +3,7 @@ notice) for the length of a `with` block. Python exceptions still carry their me
 
 import os
 import sys
+import tempfile
 from contextlib import contextmanager
 
 
@@ -20,3 +21,25 @@ def quiet_stderr(enabled=True):
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+class Captured:
+    text = ""
+
+
+@contextmanager
+def captured_stderr():
+    """Like quiet_stderr, but keeps what was written: the yielded object's .text, once the block ends.
+    For runtimes whose reasons for a refusal are log lines rather than the exception's message."""
+    sys.stderr.flush()
+    got = Captured()
+    saved, sink = os.dup(2), tempfile.TemporaryFile()
+    os.dup2(sink.fileno(), 2)
+    try:
+        yield got
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        sink.seek(0)
+        got.text = sink.read().decode("utf-8", "replace")
+        sink.close()

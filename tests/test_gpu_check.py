@@ -1,0 +1,149 @@
+"""make gpu-check and the bench's GPU path on a machine without a GPU (CI's): what they say, their exit
+status, and the decisions behind "whole graph on the GPU", with LiteRT's answers stubbed where only a
+GPU could give them. The runs on a real GPU are in docs/gpu.md."""
+
+import subprocess
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from edgecnn.bench import compiled, gpu_check
+from edgecnn.bench.measure import Loaded
+from edgecnn.bench.runtime import pick_runtime
+
+H100_LOG = ("INFO: [delegate_webgpu.cc:342] Create WebGPU environment (use_low_power=0, enable_host_mapped_pointer=1)\n"
+            "I0000 00:00:1795711671.551788     739 environment.cc:532] Selected adapter: NVIDIA H100 80GB HBM3, "
+            "arch=, vendor=nvidia, backend=Vulkan, adapterType=Discrete GPU\n")
+
+
+def test_delegate_half_without_a_gpu_says_so_and_exits_2(monkeypatch, capsys):
+    monkeypatch.setattr(gpu_check, "find_gpu", lambda: None)
+    assert gpu_check.main(["model.tflite"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "this machine has no GPU" in err[0], err
+    monkeypatch.setattr(gpu_check, "find_gpu", lambda: "GPU 0: Some GPU")
+    assert gpu_check.main(["--probe"]) == 0
+    assert "Some GPU" in capsys.readouterr().out
+
+
+def test_no_usable_gpu_names_what_is_missing(monkeypatch):
+    monkeypatch.setattr(compiled, "vulkan_loader", lambda: None)
+    assert "no Vulkan loader (libvulkan.so.1)" in compiled.gpu_missing("m.tflite")
+    monkeypatch.setattr(compiled, "vulkan_loader", lambda: "libvulkan.so.1")
+    said = compiled.gpu_missing("m.tflite", "ERROR: [delegate_webgpu.cc:359] Failed: INTERNAL: No adapters found")
+    assert "no GPU driver registers with it" in said and "m.tflite" in said
+    assert "(LiteRT: ERROR: boom)" in compiled.gpu_missing("m.tflite", "INFO: fine\nERROR: boom\n")
+
+
+def test_the_adapter_comes_from_litert_s_own_log():
+    assert compiled.adapter(H100_LOG) == "NVIDIA H100 80GB HBM3, backend=Vulkan"
+    assert compiled.adapter("INFO: nothing chosen\n") is None
+
+
+class _Answer:
+    """A CPU-compiled model that answers is_fully_accelerated() as a GPU compile would."""
+
+    def __init__(self, model, full):
+        self.model, self.full = model, full
+
+    def is_fully_accelerated(self):
+        return self.full
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+
+@pytest.mark.parametrize("gpu_alone, with_cpu, expected", [
+    ("full", None, True),            # the GPU alone took every op
+    ("partial", True, False),        # the GPU alone left ops over: GPU + CPU, not claimed
+    ("refused", True, False),        # the GPU alone refused; GPU + CPU (which counts itself) still no claim
+    ("refused", "refused", None),    # nothing compiles: no usable GPU
+])
+def test_whole_graph_on_gpu_only_when_the_gpu_alone_takes_it(tiny_models, monkeypatch, gpu_alone, with_cpu, expected):
+    from ai_edge_litert.compiled_model import CompiledModel
+    from ai_edge_litert.hardware_accelerator import HardwareAccelerator as HA
+
+    real = CompiledModel.from_file
+    asked = []
+
+    def from_file(path, options):
+        wanted = options.hardware_accelerators
+        asked.append(wanted)
+        answer = gpu_alone if wanted == HA.GPU else with_cpu
+        if answer == "refused":
+            raise RuntimeError("stub: refused")
+        cpu = real(path, options=compiled.Compiled._options(HA.CPU, 1))
+        return _Answer(cpu, answer == "full" or answer is True)
+
+    monkeypatch.setattr(CompiledModel, "from_file", staticmethod(from_file))
+    path = str(tiny_models[1]["fp32"])
+    if expected is None:
+        with pytest.raises(compiled.GpuUnavailable):
+            Loaded(path, pick_runtime("litert"), 1, accelerator="gpu")
+        return
+    loaded = Loaded(path, pick_runtime("litert"), 1, accelerator="gpu")
+    assert loaded.fully_accelerated is expected
+    assert asked[0] == HA.GPU and (len(asked) == 1) == expected
+
+
+def test_timed_runs_end_at_the_outputs_read_back(tiny_models):
+    loaded = Loaded(str(tiny_models[1]["fp32"]), pick_runtime("litert"), 1)
+    calls, engine = [], loaded.engine
+
+    class Spy:
+        def invoke(self):
+            calls.append("invoke")
+            engine.invoke()
+
+        def get_tensor(self, index):
+            calls.append("read")
+            return engine.get_tensor(index)
+
+    loaded.engine = Spy()
+    loaded.timed_invoke()
+    assert calls == ["invoke", "read"] and len(loaded.times_ms) == 1
+
+
+def test_training_half_without_a_gpu(monkeypatch, capsys):
+    from edgecnn import gpu_training_check
+
+    monkeypatch.setattr(gpu_training_check, "find_gpu", lambda: None)
+    assert gpu_training_check.main() == 2
+    assert "this machine has no GPU" in capsys.readouterr().err
+    # A GPU on the machine that TensorFlow cannot see (no CUDA libraries): the way to install them.
+    monkeypatch.setattr(gpu_training_check, "find_gpu", lambda: "GPU 0: Some GPU")
+    from edgecnn.tf import tf
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("TensorFlow sees a GPU here")
+    assert gpu_training_check.main() == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "sees no GPU" in err[0] and "make setup GPU=1" in err[0], err
+
+
+def test_epoch_seconds_skip_the_first_epoch(tmp_path):
+    from edgecnn.gpu_training_check import epoch_seconds
+
+    path = tmp_path / "history.json"
+    path.write_text('[{"epoch": 1, "seconds": 30.0}, {"epoch": 2, "seconds": 4.0}, {"epoch": 3, "seconds": 6.0}]')
+    assert epoch_seconds(path) == (30.0, 5.0)
+
+
+def test_make_gpu_check_on_a_machine_without_a_gpu():
+    if gpu_check.find_gpu():
+        pytest.skip("this machine has a GPU")
+    proc = subprocess.run(["make", "--no-print-directory", "-o", ".venv/.installed", "gpu-check"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[0].startswith("gpu-check: this machine has no GPU"), proc.stderr
+
+
+def test_the_training_half_s_recipes_are_the_demo_with_the_gpu_options():
+    from edgecnn import recipe
+    from edgecnn.gpu_training_check import RECIPES
+
+    demo = recipe.load(ROOT / "recipes" / "fashion_mnist_mobilenet_v2.yaml")
+    auto, fast = (recipe.load(ROOT / "recipes" / f"{name}.yaml") for name in RECIPES)
+    assert auto.data == demo.data
+    assert (fast["train"]["strategy"], fast["train"]["mixed_precision"], fast["train"]["xla"]) == ("mirrored", True, True)
+    assert {k: v for k, v in fast.data.items() if k != "train"} == {k: v for k, v in demo.data.items() if k != "train"}
