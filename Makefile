@@ -23,7 +23,7 @@ PYTEST_ARGS ?=
 # pytest-xdist processes: much of a test runs on one core (TF import, the converter, make, subprocesses)
 TEST_WORKERS ?= 2
 
-.PHONY: setup data demo test clean device-check compare app-check transfer gpu-check gpu-check-training gpu-check-delegate
+.PHONY: setup data demo test clean device-check compare app-check transfer gpu-check gpu-check-training gpu-check-delegate peer
 .SECONDARY:
 
 setup: $(VENV)/.installed $(if $(GPU),$(VENV)/.installed-gpu)
@@ -208,6 +208,12 @@ build/%/android/assets/model.json: build/%/best.tflite
 build/%/ios/model.json: build/%/best.tflite
 	@mkdir -p $(@D)
 	$(EDGECNN) export $< --format ios --out $(@D) --force
+
+# The peer benchmark: the zoo's files (224x224x3, untrained) against Keras' applications converted the
+# plain way, interleaved, 1 thread, 5 repeats; reports/peer.md (docs/speed.md). PEER="mobilenet_v2 vgg16" picks.
+PEER ?=
+peer: setup
+	$(PY) -m edgecnn.study.peer $(PEER)
 
 # make gpu-check: the GPU verified in two halves that run apart (docs/gpu.md); without a GPU each says
 # so in one sentence and exits 2 before building anything.

@@ -248,8 +248,7 @@ def convert(recipe_path, variant):
     model = _load_source(recipe, source)
     from edgecnn import convert as conv
 
-    if recipe["convert"]["rgb_input"]:
-        model = conv.rgb_input(model)
+    model, unfolded = conv.prepare(model, recipe["convert"]["rgb_input"], recipe["convert"]["fold_input"])
     from edgecnn.artifacts import atomic_write, record
 
     calibration = _calibration(recipe) if fmt in conv.CALIBRATED else None
@@ -262,7 +261,8 @@ def convert(recipe_path, variant):
     atomic_write(out, blob)
     record(recipe, out, fmt)
     click.echo(f"wrote {out}: {len(blob):,} bytes in {time.monotonic() - started:.1f} s"
-               + (f" ({len(keep)} tensors kept float)" if keep else ""))
+               + (f" ({len(keep)} tensors kept float)" if keep else "")
+               + (f"; input scaling left unfolded: {unfolded}" if unfolded and recipe["convert"]["fold_input"] else ""))
 
 
 def _keep_float(recipe, model, calibration):
@@ -293,10 +293,9 @@ def quant_report(recipe_path, top):
 
     recipe = recipes.load(recipe_path)
     model = _load_source(recipe, parse_source("model"))
-    if recipe["convert"]["rgb_input"]:
-        from edgecnn.convert import rgb_input
+    from edgecnn.convert import prepare
 
-        model = rgb_input(model)
+    model, _ = prepare(model, recipe["convert"]["rgb_input"], recipe["convert"]["fold_input"])
     calibration = _calibration(recipe)
     rows = layer_errors(configure(model, "int8", calibration), calibration)
     out = recipe.build_dir / "quant_errors.csv"

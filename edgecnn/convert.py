@@ -63,6 +63,21 @@ def rgb_input(model):
     return keras.Model(inputs, model(x), name=model.name)
 
 
+def prepare(model, rgb=False, fold=True, always=False):
+    """The model as its files are made from it: RGB input (convert.rgb_input) and the input scaling
+    folded into the stem (convert.fold_input, edgecnn/fold.py). Returns (model, why the scaling was left
+    unfolded, or None)."""
+    from edgecnn.fold import fold_input
+
+    grey = GREY_WEIGHTS if rgb and model.input_shape[-1] == 1 else None
+    note = None
+    if fold:
+        folded, note = fold_input(model, grey, always)
+        if note is None:
+            return folded, None
+    return (rgb_input(model) if rgb else model), note
+
+
 def configure(model, fmt, calibration=None, io_type="uint8", sparse=False):
     """A converter set up for `fmt` (see the module docstring)."""
     converter = batch1_converter(model)

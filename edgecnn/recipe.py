@@ -76,6 +76,7 @@ SCHEMA = {
     "convert": {
         "int8_io": Field("str", "uint8", choices=("uint8", "int8", "float32")),
         "rgb_input": Field("bool", False),      # a 1-channel model's files take RGB (grey computed inside)
+        "fold_input": Field("bool", True),      # the input scaling folded into the stem conv (edgecnn/fold.py)
     },
     "prune": {
         "schedule": Field("str", "polynomial", choices=("constant", "polynomial")),
