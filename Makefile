@@ -23,7 +23,7 @@ PYTEST_ARGS ?=
 # pytest-xdist processes: much of a test runs on one core (TF import, the converter, make, subprocesses)
 TEST_WORKERS ?= 2
 
-.PHONY: setup data demo test clean device-check compare app-check transfer gpu-check gpu-check-training gpu-check-delegate peer
+.PHONY: setup data demo test clean device-check compare app-check transfer gpu-check gpu-check-training gpu-check-delegate peer int8-speed
 .SECONDARY:
 
 setup: $(VENV)/.installed $(if $(GPU),$(VENV)/.installed-gpu)
@@ -214,6 +214,12 @@ build/%/ios/model.json: build/%/best.tflite
 PEER ?=
 peer: setup
 	$(PY) -m edgecnn.study.peer $(PEER)
+
+# Every edge model's int8 file against its fp32 file at 224x224x3 and 32x32x1, with XNNPACK's partition
+# count: reports/int8_speed.md (docs/speed.md). INT8_SPEED="mobilenet_v3_small" picks.
+INT8_SPEED ?=
+int8-speed: setup
+	$(PY) -m edgecnn.study.int8_speed $(INT8_SPEED)
 
 # make gpu-check: the GPU verified in two halves that run apart (docs/gpu.md); without a GPU each says
 # so in one sentence and exits 2 before building anything.

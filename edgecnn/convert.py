@@ -12,6 +12,7 @@ ops), which XNNPACK's sparse path can use. `keep_float` names tensors the int8 f
 """
 
 import os
+from contextlib import nullcontext
 
 import numpy as np
 from absl import logging as absl_logging
@@ -102,13 +103,17 @@ def configure(model, fmt, calibration=None, io_type="uint8", sparse=False):
 
 
 def convert(model, fmt, calibration=None, io_type="uint8", sparse=False, keep_float=()):
-    """The .tflite bytes of `model` in format `fmt`."""
-    converter = configure(model, fmt, calibration, io_type, sparse)
-    if keep_float and fmt == "int8":
-        from edgecnn.compress.debug import selective
-        return selective(converter, calibration, keep_float)
-    with quiet_stderr(os.environ.get("EDGECNN_TF_LOG") != "1"):    # MLIR's lines; errors raise with their text
-        return converter.convert()
+    """The .tflite bytes of `model` in format `fmt`. Integer files trace hard-swish as ops XNNPACK runs
+    in int8 (zoo/layers.py HardSwish)."""
+    from edgecnn.zoo.layers import hard_swish_for_int8
+
+    with hard_swish_for_int8() if fmt in CALIBRATED else nullcontext():
+        converter = configure(model, fmt, calibration, io_type, sparse)
+        if keep_float and fmt == "int8":
+            from edgecnn.compress.debug import selective
+            return selective(converter, calibration, keep_float)
+        with quiet_stderr(os.environ.get("EDGECNN_TF_LOG") != "1"):    # MLIR's lines; errors raise with their text
+            return converter.convert()
 
 
 def to_fp32(model):

@@ -130,9 +130,32 @@ def test_the_file_starts_with_the_stem_and_keeps_its_outputs(tiny_models):
     assert np.abs(a - b).max() <= 1e-4 * np.abs(a).max()
 
 
-def test_the_peer_benchmark_names_the_models_keras_has(capsys):
-    from edgecnn.study import peer
 
-    assert peer.main(["squeezenet1_1", "mobilenet_v2"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "no application for squeezenet1_1" in err[0] and "mobilenet_v3_small" in err[0]
+def test_integer_files_run_hard_swish_as_ops_xnnpack_takes_in_int8():
+    """MobileNetV3's hard-swish: the same math either way, and its int8 file carries no HARD_SWISH op
+    (XNNPACK has no int8 kernel for it) but ADD and MUL, which run on XNNPACK's int8 path."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from edgecnn.study.int8_speed import partitions, recalibrated
+    from edgecnn.zoo.layers import HardSwish, hard_swish_for_int8
+
+    x = RNG.normal(0, 4, (2, 8, 8, 4)).astype(np.float32)
+    plain = HardSwish()(x).numpy()
+    with hard_swish_for_int8():
+        decomposed = HardSwish()(x).numpy()
+    assert np.abs(plain - decomposed).max() <= 1e-6 * np.abs(plain).max()
+    keras.utils.set_random_seed(0)
+    images = RNG.integers(0, 256, (16, 32, 32, 1)).astype(np.uint8)
+    model = recalibrated(build_model("mobilenet_v3_small", (32, 32, 1), 10, {}), images)
+    ops = {}
+    for fmt in ("fp32", "int8"):
+        blob = convert.convert(model, fmt, images if fmt == "int8" else None)
+        ops[fmt] = [op["op_name"] for op in Interpreter(model_content=blob)._get_ops_details()]
+        if fmt == "int8":
+            import tempfile
+
+            with tempfile.NamedTemporaryFile(suffix=".tflite") as f:
+                f.write(blob)
+                f.flush()
+                assert partitions(f.name) == 1                  # the whole int8 graph in one XNNPACK partition
+    assert "HARD_SWISH" in ops["fp32"] and "HARD_SWISH" not in ops["int8"]

@@ -1,7 +1,9 @@
 """Pieces every family shares: width rounding, the preprocessing head, weight loading, conv + ReLU."""
 
+from contextlib import contextmanager
+
 from edgecnn.errors import UserError
-from edgecnn.tf import keras
+from edgecnn.tf import keras, tf
 
 layers = keras.layers
 
@@ -57,10 +59,30 @@ class HardSigmoid(keras.layers.Layer):
 
 @keras.utils.register_keras_serializable("edgecnn")
 class HardSwish(keras.layers.Layer):
-    """x * relu6(x + 3) / 6, MobileNetV3's activation; converts to TFLite's HARD_SWISH."""
+    """x * relu6(x + 3) / 6, MobileNetV3's activation; converts to TFLite's HARD_SWISH.
+
+    XNNPACK runs HARD_SWISH in float but not in int8, where each one splits the graph (MobileNetV3
+    Small's int8 file: 20 partitions, slower than fp32). Under `hard_swish_for_int8()` (convert.py
+    uses it for integer files) the same math is written relu6(x + 3) * x * (1/6), an order the converter
+    does not fuse into HARD_SWISH: ADD with RELU6, MUL, and the 1/6 folded into the next convolution.
+    """
+
+    decomposed = False
 
     def call(self, x):
+        if HardSwish.decomposed:
+            return tf.nn.relu6(x + 3.0) * x * (1.0 / 6.0)
         return x * keras.activations.relu(x + 3.0, max_value=6.0) * (1.0 / 6.0)
+
+
+@contextmanager
+def hard_swish_for_int8():
+    """HardSwish layers traced inside this block as ops XNNPACK runs in int8 (see HardSwish)."""
+    HardSwish.decomposed = True
+    try:
+        yield
+    finally:
+        HardSwish.decomposed = False
 
 
 def conv_relu(x, filters, kernel, name, strides=1, padding="same", batch_norm=False):

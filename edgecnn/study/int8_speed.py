@@ -1,0 +1,117 @@
+"""`make int8-speed`: every edge model's int8 file against its fp32 file, at the reference input
+(224x224x3, 1,000 classes) and the study's 32x32x1 (10 classes), untrained but with batch-norm
+statistics measured on the calibration images (at their initial values some tensors never leave zero,
+a quantization scale of 0 that XNNPACK refuses, which a trained model does not have), with the number of
+partitions XNNPACK split each file into (the LiteRT interpreter's execution plan: one DELEGATE node
+per partition; more than one means operators between them left XNNPACK for the runtime's own kernels).
+
+    python -m edgecnn.study.int8_speed [MODEL ...] [--repeats 3]     -> reports/int8_speed.md, .json
+"""
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from edgecnn.study.peer import _cpu, measure
+
+SIZES = {"224x224x3": ((224, 224, 3), 1000), "32x32x1": ((32, 32, 1), 10)}
+TARGET = 0.8            # int8 at most this fraction of the fp32 median
+OUT = Path("build/int8_speed")
+REPORT = Path("reports/int8_speed")
+
+
+def edge_models():
+    from edgecnn.zoo.registry import entry, list_models
+
+    return [name for name in list_models() if entry(name).role == "edge"]
+
+
+def recalibrated(model, images):
+    """Every BatchNormalization's moving mean and variance set to those of `images` passing through."""
+    bns = [layer for layer in model.layers if type(layer).__name__ == "BatchNormalization"]
+    momenta = [layer.momentum for layer in bns]
+    for layer in bns:
+        layer.momentum = 0.0
+    model(images.astype(np.float32), training=True)
+    for layer, momentum in zip(bns, momenta):
+        layer.momentum = momentum
+    return model
+
+
+def partitions(path):
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_path=str(path), num_threads=1)
+    interp.allocate_tensors()
+    ops = [op["op_name"] for op in interp._get_ops_details()]
+    return ops.count("DELEGATE")
+
+
+def run(names, repeats):
+    from edgecnn import convert
+    from edgecnn.zoo.registry import build_model
+
+    rows = []
+    for name in names:
+        for label, (shape, classes) in SIZES.items():
+            images = np.random.default_rng(0).integers(0, 256, (16, *shape)).astype(np.uint8)
+            model, _ = convert.prepare(recalibrated(build_model(name, shape, classes, {}), images))
+            folder = OUT / label
+            folder.mkdir(parents=True, exist_ok=True)
+            paths = []
+            for fmt in ("fp32", "int8"):
+                path = folder / f"{name}-{fmt}.tflite"
+                path.write_bytes(convert.convert(model, fmt, images if fmt == "int8" else None))
+                paths.append(str(path))
+            medians, runtime = measure(paths, repeats)
+            ratio = statistics.median(m[1] / m[0] for m in medians)
+            rows.append({"model": name, "input": label, "fp32_ms": statistics.median(m[0] for m in medians),
+                         "int8_ms": statistics.median(m[1] for m in medians), "int8_over_fp32": ratio,
+                         "partitions": {"fp32": partitions(paths[0]), "int8": partitions(paths[1])}})
+            print(f"{name} {label}: int8 / fp32 {ratio:.2f}", flush=True)
+    return {"date": time.strftime("%Y-%m-%d"), "cpu": _cpu(), "machine": platform.machine(),
+            "runtime": f"{runtime.name} {runtime.version}", "threads": 1, "repeats": repeats, "rows": rows}
+
+
+def markdown(report):
+    lines = [f"Every edge model's int8 file (uint8 I/O) against its fp32 file, untrained; median of "
+             f"{report['repeats']} interleaved 1-thread runs; {report['runtime']} on {report['cpu']} "
+             f"({report['machine']}), {report['date']}. `make int8-speed` wrote it. Target: int8 <= {TARGET}x fp32.",
+             "", "| model | input | fp32 ms | int8 ms | int8 / fp32 | XNNPACK partitions fp32 / int8 |",
+             "|---|---|---:|---:|---:|---|"]
+    for r in report["rows"]:
+        flag = "" if r["int8_over_fp32"] <= TARGET else " (over)"
+        lines.append(f"| {r['model']} | {r['input']} | {r['fp32_ms']:.3f} | {r['int8_ms']:.3f} "
+                     f"| {r['int8_over_fp32']:.2f}{flag} | {r['partitions']['fp32']} / {r['partitions']['int8']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m edgecnn.study.int8_speed", description=__doc__.split("\n\n")[0])
+    p.add_argument("models", nargs="*", metavar="MODEL", help="default: every edge model of the zoo")
+    p.add_argument("--repeats", type=int, default=3, help="interleaved runs per model and input (default 3)")
+    args = p.parse_args(argv)
+    edge = edge_models()
+    unknown = [m for m in args.models if m not in edge]
+    if unknown:
+        print(f"int8-speed: {', '.join(unknown)} is not an edge model of the zoo; they are {', '.join(edge)}.",
+              file=sys.stderr)
+        return 2
+    report = run(args.models or edge, args.repeats)
+    from edgecnn.artifacts import atomic_write
+
+    REPORT.parent.mkdir(exist_ok=True)
+    atomic_write(REPORT.with_suffix(".json"), (json.dumps(report, indent=1) + "\n").encode())
+    atomic_write(REPORT.with_suffix(".md"), markdown(report).encode())
+    print(markdown(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
