@@ -9,7 +9,6 @@ per partition; more than one means operators between them left XNNPACK for the r
 """
 
 import argparse
-import json
 import platform
 import statistics
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgecnn.study.peer import _cpu, measure
+from edgecnn.study.peer import _cpu, measure, write
 
 SIZES = {"224x224x3": ((224, 224, 3), 1000), "32x32x1": ((32, 32, 1), 10)}
 TARGET = 0.8            # int8 at most this fraction of the fp32 median
@@ -103,13 +102,7 @@ def main(argv=None):
         print(f"int8-speed: {', '.join(unknown)} is not an edge model of the zoo; they are {', '.join(edge)}.",
               file=sys.stderr)
         return 2
-    report = run(args.models or edge, args.repeats)
-    from edgecnn.artifacts import atomic_write
-
-    REPORT.parent.mkdir(exist_ok=True)
-    atomic_write(REPORT.with_suffix(".json"), (json.dumps(report, indent=1) + "\n").encode())
-    atomic_write(REPORT.with_suffix(".md"), markdown(report).encode())
-    print(markdown(report))
+    write(run(args.models or edge, args.repeats), REPORT, markdown)
     return 0
 
 

@@ -163,14 +163,18 @@ def main(argv=None):
         print(f"peer: Keras has no application for {', '.join(unknown)}; the models with a peer are "
               f"{', '.join(PEERS)}.", file=sys.stderr)
         return 2
-    report = run(args.models or list(PEERS), args.repeats)
-    REPORT.parent.mkdir(exist_ok=True)
+    write(run(args.models or list(PEERS), args.repeats), REPORT, markdown)
+    return 0
+
+
+def write(report, base, render):
+    """reports/<name>.json with every figure and .md with the table (printed too)."""
     from edgecnn.artifacts import atomic_write
 
-    atomic_write(REPORT.with_suffix(".json"), (json.dumps(report, indent=1) + "\n").encode())
-    atomic_write(REPORT.with_suffix(".md"), markdown(report).encode())
-    print(markdown(report))
-    return 0
+    base.parent.mkdir(exist_ok=True)
+    atomic_write(base.with_suffix(".json"), (json.dumps(report, indent=1) + "\n").encode())
+    atomic_write(base.with_suffix(".md"), render(report).encode())
+    print(render(report))
 
 
 if __name__ == "__main__":
