@@ -55,13 +55,13 @@ def peer(name, images):
                                                      input_tensor=keras.Input(SIZE, batch_size=1))
     files = {}
     for fmt in ("fp32", "int8"):
-        converter = tf.lite.TFLiteConverter.from_keras_model(model)
-        if fmt == "int8":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.representative_dataset = lambda: ([image[None].astype(np.float32)] for image in images)
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            converter.inference_input_type = converter.inference_output_type = tf.uint8
-        with quiet_stderr():
+        with quiet_stderr():                 # the SavedModel round trip's and MLIR's log lines
+            converter = tf.lite.TFLiteConverter.from_keras_model(model)
+            if fmt == "int8":
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]
+                converter.representative_dataset = lambda: ([image[None].astype(np.float32)] for image in images)
+                converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+                converter.inference_input_type = converter.inference_output_type = tf.uint8
             files[fmt] = converter.convert()
     return model, files
 
