@@ -44,7 +44,9 @@ def check(recipe_path):
     from edgecnn.artifacts import atomic_write
 
     inputs = recipe.input_paths()
-    _calibration(recipe)
+    from edgecnn.data.calibration import for_recipe
+
+    for_recipe(recipe)
     if recipe["model"]["file"]:
         from edgecnn.data.datasets import data_files, selected_classes
         from edgecnn.keras_file import load_own
@@ -132,7 +134,9 @@ def testset(recipe_path):
     recipe = recipes.load(recipe_path)
     data = load_splits(recipe["dataset"], recipe["train"]["seed"])
     buf = io.BytesIO()
-    x = _as_files_take(recipe, data.x_test)
+    from edgecnn.data.calibration import as_files_take
+
+    x = as_files_take(recipe, data.x_test)
     np.savez_compressed(buf, x=x, y=data.y_test, class_names=np.array(data.class_names))
     out = recipe.build_dir / "testset.npz"
     atomic_write(out, buf.getvalue())
@@ -161,21 +165,6 @@ def _load_source(recipe, source):
     from edgecnn.keras_file import load_trained
 
     return load_trained(path)
-
-
-def _calibration(recipe):
-    from edgecnn.data.calibration import load_calibration
-
-    cal = recipe["calibration"]
-    images = load_calibration(cal["path"], recipe["dataset"]["input_shape"], cal["samples"], recipe["dataset"]["fit"])
-    return _as_files_take(recipe, images)
-
-
-def _as_files_take(recipe, images):
-    """Images as the recipe's .tflite files take them: grey repeated to R = G = B under convert.rgb_input."""
-    import numpy as np
-
-    return np.repeat(images, 3, axis=-1) if recipe["convert"]["rgb_input"] and images.shape[-1] == 1 else images
 
 
 @main.command()
@@ -251,7 +240,9 @@ def convert(recipe_path, variant):
     model, unfolded = conv.prepare(model, recipe["convert"]["rgb_input"], recipe["convert"]["fold_input"])
     from edgecnn.artifacts import atomic_write, record
 
-    calibration = _calibration(recipe) if fmt in conv.CALIBRATED else None
+    from edgecnn.data.calibration import for_recipe
+
+    calibration = for_recipe(recipe) if fmt in conv.CALIBRATED else None
     keep = _keep_float(recipe, model, calibration) if fmt == "int8" and source.kind != "qat" else []
     import time
 
@@ -262,7 +253,7 @@ def convert(recipe_path, variant):
     record(recipe, out, fmt)
     click.echo(f"wrote {out}: {len(blob):,} bytes in {time.monotonic() - started:.1f} s"
                + (f" ({len(keep)} tensors kept float)" if keep else "")
-               + (f"; input scaling left unfolded: {unfolded}" if unfolded and recipe["convert"]["fold_input"] else ""))
+               + (f"; input scaling left unfolded: {unfolded}" if unfolded else ""))
 
 
 def _keep_float(recipe, model, calibration):
@@ -296,7 +287,9 @@ def quant_report(recipe_path, top):
     from edgecnn.convert import prepare
 
     model, _ = prepare(model, recipe["convert"]["rgb_input"], recipe["convert"]["fold_input"])
-    calibration = _calibration(recipe)
+    from edgecnn.data.calibration import for_recipe
+
+    calibration = for_recipe(recipe)
     rows = layer_errors(configure(model, "int8", calibration), calibration)
     out = recipe.build_dir / "quant_errors.csv"
     write_report(rows, out)

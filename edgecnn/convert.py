@@ -80,8 +80,12 @@ def prepare(model, rgb=False, fold=True, always=False):
 
 
 def configure(model, fmt, calibration=None, io_type="uint8", sparse=False):
-    """A converter set up for `fmt` (see the module docstring)."""
-    converter = batch1_converter(model)
+    """A converter set up for `fmt` (see the module docstring). Integer formats trace hard-swish as ops
+    XNNPACK runs in int8 (zoo/layers.py HardSwish); the quantization debugger sees the same graph."""
+    from edgecnn.zoo.layers import hard_swish_for_int8
+
+    with hard_swish_for_int8() if fmt in CALIBRATED else nullcontext():
+        converter = batch1_converter(model)
     optimizations = [] if fmt == "fp32" else [tf.lite.Optimize.DEFAULT]
     if sparse:
         optimizations.append(tf.lite.Optimize.EXPERIMENTAL_SPARSITY)
@@ -103,17 +107,13 @@ def configure(model, fmt, calibration=None, io_type="uint8", sparse=False):
 
 
 def convert(model, fmt, calibration=None, io_type="uint8", sparse=False, keep_float=()):
-    """The .tflite bytes of `model` in format `fmt`. Integer files trace hard-swish as ops XNNPACK runs
-    in int8 (zoo/layers.py HardSwish)."""
-    from edgecnn.zoo.layers import hard_swish_for_int8
-
-    with hard_swish_for_int8() if fmt in CALIBRATED else nullcontext():
-        converter = configure(model, fmt, calibration, io_type, sparse)
-        if keep_float and fmt == "int8":
-            from edgecnn.compress.debug import selective
-            return selective(converter, calibration, keep_float)
-        with quiet_stderr(os.environ.get("EDGECNN_TF_LOG") != "1"):    # MLIR's lines; errors raise with their text
-            return converter.convert()
+    """The .tflite bytes of `model` in format `fmt`."""
+    converter = configure(model, fmt, calibration, io_type, sparse)
+    if keep_float and fmt == "int8":
+        from edgecnn.compress.debug import selective
+        return selective(converter, calibration, keep_float)
+    with quiet_stderr(os.environ.get("EDGECNN_TF_LOG") != "1"):    # MLIR's lines; errors raise with their text
+        return converter.convert()
 
 
 def to_fp32(model):

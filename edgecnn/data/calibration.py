@@ -52,6 +52,17 @@ def load_calibration(folder, input_shape, samples, fit="pad"):
     return np.stack(images)
 
 
+def as_files_take(recipe, images):
+    """Images as the recipe's .tflite files take them: grey repeated to R = G = B under convert.rgb_input."""
+    return np.repeat(images, 3, axis=-1) if recipe["convert"]["rgb_input"] and images.shape[-1] == 1 else images
+
+
+def for_recipe(recipe):
+    """The recipe's calibration images, as its files take them."""
+    cal, data = recipe["calibration"], recipe["dataset"]
+    return as_files_take(recipe, load_calibration(cal["path"], data["input_shape"], cal["samples"], data["fit"]))
+
+
 def representative(calibration):
     """The TFLite converter's representative dataset (and the quantization debugger's): one float32 image of
     batch 1 at a time."""

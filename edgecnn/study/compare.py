@@ -142,7 +142,8 @@ def headline(rows, reference):
     return "\n".join(lines) + "\n", passing
 
 
-def _cpu_name():
+def cpu_name():
+    """/proc/cpuinfo's model name, or '' where there is none."""
     try:
         with open("/proc/cpuinfo") as f:
             return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
@@ -165,7 +166,7 @@ def compare(study, root="build", out="reports"):
     claim, _ = headline(rows, reference)
     train, data, bench = builds[0].recipe["train"], builds[0].recipe["dataset"], builds[0].recipe["bench"]
     runtime = report["runtime"]
-    machine = (f"{_cpu_name() or platform.processor()}, {report['machine']['cpus']} CPUs, "
+    machine = (f"{cpu_name() or platform.processor()}, {report['machine']['cpus']} CPUs, "
                f"{report['machine']['platform']}")
     text = (f"# Study `{study}`: {len(builds)} models on {data['name']}\n\n"
             f"Made by `{make_command(study)}`. Training: {train['epochs']} epoch(s) on "
@@ -182,5 +183,5 @@ def compare(study, root="build", out="reports"):
     atomic_write(out / f"{study}.md", text.encode())
     atomic_write(out / f"{study}.csv", to_csv(rows, reference).encode())
     plot(rows, out / f"{study}.png", f"{study}: top-1 against latency ({runtime['name']}, "
-                                      f"{report['threads']} threads, {_cpu_name() or platform.machine()})")
+                                      f"{report['threads']} threads, {cpu_name() or platform.machine()})")
     return text

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgecnn.study.peer import _cpu, measure, write
+from edgecnn.study.compare import cpu_name
+from edgecnn.study.peer import measure, write
 
 SIZES = {"224x224x3": ((224, 224, 3), 1000), "32x32x1": ((32, 32, 1), 10)}
 TARGET = 0.8            # int8 at most this fraction of the fp32 median
@@ -74,7 +75,7 @@ def run(names, repeats):
                          "int8_ms": statistics.median(m[1] for m in medians), "int8_over_fp32": ratio,
                          "partitions": {"fp32": partitions(paths[0]), "int8": partitions(paths[1])}})
             print(f"{name} {label}: int8 / fp32 {ratio:.2f}", flush=True)
-    return {"date": time.strftime("%Y-%m-%d"), "cpu": _cpu(), "machine": platform.machine(),
+    return {"date": time.strftime("%Y-%m-%d"), "cpu": cpu_name() or platform.processor() or "?", "machine": platform.machine(),
             "runtime": f"{runtime.name} {runtime.version}", "threads": 1, "repeats": repeats, "rows": rows}
 
 

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgecnn.study.compare import cpu_name
+
 SIZE, CLASSES = (224, 224, 3), 1000
 PEERS = {                     # our zoo name -> Keras application
     "mobilenet_v2": "MobileNetV2",
@@ -122,16 +124,8 @@ def run(names, repeats):
             "convert_s": {"ours": ours_s, "peer": peer_s}, "input_scaling_unfolded": unfolded,
         })
         print(f"{name}: ours / peer fp32 {ratios['fp32']:.3f}, int8 {ratios['int8']:.3f}", flush=True)
-    return {"date": time.strftime("%Y-%m-%d"), "cpu": _cpu(), "machine": platform.machine(),
+    return {"date": time.strftime("%Y-%m-%d"), "cpu": cpu_name() or platform.processor() or "?", "machine": platform.machine(),
             "runtime": f"{runtime.name} {runtime.version}", "threads": 1, "repeats": repeats, "rows": rows}
-
-
-def _cpu():
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or "?"
 
 
 def markdown(report):
