@@ -23,7 +23,7 @@ PYTEST_ARGS ?=
 # pytest-xdist processes: much of a test runs on one core (TF import, the converter, make, subprocesses)
 TEST_WORKERS ?= 2
 
-.PHONY: setup data demo test clean device-check compare app-check transfer gpu-check gpu-check-training gpu-check-delegate peer int8-speed
+.PHONY: setup data demo test clean device-check compare app-check transfer gpu-check gpu-check-training gpu-check-delegate peer int8-speed reference stem-trade
 .SECONDARY:
 
 setup: $(VENV)/.installed $(if $(GPU),$(VENV)/.installed-gpu)
@@ -220,6 +220,22 @@ peer: setup
 INT8_SPEED ?=
 int8-speed: setup
 	$(PY) -m edgecnn.study.int8_speed $(INT8_SPEED)
+
+# The device table at the reference resolution: every zoo model at its reference input as fp32, fp16 and int8,
+# one interleaved 1-thread benchmark, params and MACs, the papers' ImageNet top-1 marked as published:
+# reports/reference.md, .json, .png (docs/speed.md). REFERENCE="mobilenet_v2 resnet50" picks.
+REFERENCE ?=
+reference: setup
+	$(PY) -m edgecnn.study.reference $(REFERENCE)
+
+# The study's stem at 32x32: each edge model of recipes/stride2_*.yaml trained with a stride-2 stem and, as
+# recipes/compare_<model>.yaml, with the zoo's stride-1 stem; top-1, latency and TFLM arena of the fp32 and
+# int8 files side by side: reports/stem_trade.md, .json (docs/speed.md). Two builds at a time, as QUICK=1.
+STEM_MODELS := $(patsubst recipes/stride2_%.yaml,%,$(wildcard recipes/stride2_*.yaml))
+STEM_FILES := $(foreach m,$(STEM_MODELS),$(foreach r,compare_$(m) stride2_$(m),$(addprefix build/$(r)/,fp32.tflite int8.tflite testset.npz)))
+stem-trade: setup data
+	$(MAKE) --no-print-directory -j2 --output-sync=target $(STEM_FILES)
+	$(PY) -m edgecnn.study.stem
 
 # make gpu-check: the GPU verified in two halves that run apart (docs/gpu.md); without a GPU each says
 # so in one sentence and exits 2 before building anything.

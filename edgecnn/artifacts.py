@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
+from edgecnn.errors import UserError
+
 LIBRARIES = ("tensorflow", "tf-keras", "tensorflow-model-optimization", "ai-edge-litert", "numpy")
 
 
@@ -41,6 +43,21 @@ def atomic_path(target):
 def atomic_write(target, data):
     with atomic_path(target) as tmp:
         Path(tmp).write_bytes(data)
+
+
+def read_json(path):
+    """A JSON file under build/ (edgecnn wrote it); UserError in one sentence when it is missing, damaged or
+    cut short, instead of a traceback."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path} does not exist; run the make target that writes it (make {path} for a build "
+                        f"file), or check the path.") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        where = f" at line {e.lineno}" if isinstance(e, json.JSONDecodeError) else ""
+        raise UserError(f"{path} is damaged (not JSON{where}): it was cut short or edited; delete it and run "
+                        f"make again to rebuild it.") from None
 
 
 def sha256_file(path):
