@@ -10,10 +10,12 @@
 #
 # Each stage depends only on the recipe sections it reads (build/<r>/stages/<stage>.json, rewritten by
 # `edgecnn check` only when they change), so editing `bench:` re-benchmarks without retraining.
-# `make -n` cannot know which sections an edit changed, so after an edit it shows the widest plan.
+# `make -n` runs that check first, so after an edit it shows exactly what will run; `make -q` answers 0
+# when nothing would.
 
 PYTHON ?= python3
 VENV   ?= .venv
+DEVICE_VENV ?= .device-venv
 PY     := $(VENV)/bin/python
 EDGECNN := $(PY) -m edgecnn
 DEMO   := fashion_mnist_mobilenet_v2
@@ -53,7 +55,8 @@ demo: setup data
 	$(MAKE) --no-print-directory build/$(DEMO)/bench.json
 	@$(EDGECNN) report recipes/$(DEMO).yaml
 
-test: setup data
+# the device env (tflite-runtime 2.14) too: the damaged-file tests run the bench there as well
+test: setup data $(DEVICE_VENV)/.installed
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # The study: recipes/<STUDY>_<model>.yaml share one training budget; each model's best.tflite
@@ -72,7 +75,6 @@ reports/$(STUDY).md: $(STUDY_BEST)
 
 # Every built .tflite on the runtime devices ship: numpy<2 + tflite-runtime 2.14 + the bench, no TensorFlow.
 # The bench goes in the way it goes onto a device: edgecnn/__init__.py and edgecnn/bench/ copied.
-DEVICE_VENV ?= .device-venv
 BENCH_SRC := $(wildcard edgecnn/__init__.py edgecnn/bench/*.py)
 $(DEVICE_VENV)/.installed: $(BENCH_SRC)
 	$(PYTHON) -m venv $(DEVICE_VENV)
@@ -137,10 +139,19 @@ app-check: setup $(APP_VENV)/.installed
 build/%/recipe.json: recipes/%.yaml $(wildcard recipes/*.yaml) | $(VENV)/.installed
 	$(EDGECNN) check $<
 
+# make -n: `edgecnn check` runs first for each recipe the goals name (it writes only build/<r>/recipe.json,
+# stages/ and deps.mk, no artifact), so the plan printed is the one make will run.
+ifneq (,$(findstring n,$(firstword -$(MAKEFLAGS))))
+PLAN_RECIPES := $(sort $(foreach g,$(MAKECMDGOALS),$(if $(filter build/%,$(g)),$(word 2,$(subst /, ,$(g))))))
+$(foreach r,$(PLAN_RECIPES),$(if $(wildcard recipes/$(r).yaml),$(shell $(EDGECNN) check recipes/$(r).yaml >&2)))
+endif
+
 -include $(wildcard build/*/deps.mk)
 
+# A stage's config is rewritten by check only when its sections change; recipe.json comes first (order-only),
+# and make reads the stage file's time after check ran: an unchanged stage leaves its artifacts up to date.
 STAGES := data train fp32 fp16 dynamic int8 int16x8 prune qat cluster bench optimize export
-$(foreach s,$(STAGES),build/%/stages/$(s).json): build/%/recipe.json ;
+$(foreach s,$(STAGES),build/%/stages/$(s).json): | build/%/recipe.json ;
 
 build/%/model.keras: build/%/stages/train.json
 	$(EDGECNN) train recipes/$*.yaml
@@ -203,11 +214,11 @@ build/%/c/model_data.cc: build/%/int8.tflite build/%/tflm.json build/%/stages/ex
 
 build/%/android/assets/model.json: build/%/best.tflite
 	@mkdir -p build/$*/android
-	$(EDGECNN) export $< --format android --out build/$*/android --force
+	$(EDGECNN) export $< --format android --out build/$*/android --force --recipe recipes/$*.yaml
 
 build/%/ios/model.json: build/%/best.tflite
 	@mkdir -p $(@D)
-	$(EDGECNN) export $< --format ios --out $(@D) --force
+	$(EDGECNN) export $< --format ios --out $(@D) --force --recipe recipes/$*.yaml
 
 # The peer benchmark: the zoo's files (224x224x3, untrained) against Keras' applications converted the
 # plain way, interleaved, 1 thread, 5 repeats; reports/peer.md (docs/speed.md). PEER="mobilenet_v2 vgg16" picks.

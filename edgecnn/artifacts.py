@@ -1,10 +1,12 @@
 """Artifacts under build/<recipe>/: written atomically, listed in manifest.json with their provenance."""
 
 import datetime
+import functools
 import fcntl
 import hashlib
 import json
 import os
+import sys
 import tempfile
 from contextlib import contextmanager
 from importlib import metadata
@@ -29,7 +31,7 @@ def atomic_path(target):
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.{os.getpid()}.", suffix=f".tmp{target.suffix}")
     os.close(fd)
     try:
         yield Path(tmp)
@@ -38,6 +40,25 @@ def atomic_path(target):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def sweep(folder):
+    """Remove the temporary files of writers that were killed (their pid is in the name and is gone); a
+    living writer's, such as a parallel stage's under make -j, stay. Returns what was removed."""
+    removed = []
+    for tmp in Path(folder).glob(".*.tmp*"):
+        parts = tmp.name.split(".")
+        pid = next((int(p) for p in parts[2:3] if p.isdigit()), None)
+        if pid is None:
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+        except PermissionError:
+            pass
+    return removed
 
 
 def atomic_write(target, data):
@@ -68,6 +89,7 @@ def sha256_file(path):
     return h.hexdigest()
 
 
+@functools.lru_cache(maxsize=1)
 def library_versions():
     out = {}
     for lib in LIBRARIES:
@@ -78,20 +100,31 @@ def library_versions():
     return out
 
 
+UNRECORDED = ("manifest.json", ".manifest.lock", ".lock")   # the manifest itself and the two locks
+
+
 def record(recipe, artifact, stage):
-    """Add/refresh `artifact` (a path under recipe.build_dir) in build/<recipe>/manifest.json."""
+    """Add/refresh `artifact` (a path under recipe.build_dir) in build/<recipe>/manifest.json, keyed by its
+    path there (stages/bench.json and bench.json are two entries). stage None: written by `edgecnn check`."""
     artifact = Path(artifact)
+    key = artifact.resolve().relative_to(recipe.build_dir.resolve()).as_posix()
     manifest = recipe.build_dir / "manifest.json"
     manifest.parent.mkdir(parents=True, exist_ok=True)
     with open(recipe.build_dir / ".manifest.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)   # `make -j` may finish two stages at once
-        data = json.loads(manifest.read_text()) if manifest.is_file() else {}
+        sweep(recipe.build_dir)            # what a killed stage left half-written
+        try:
+            data = read_json(manifest) if manifest.is_file() else {}
+        except UserError as e:                    # provenance only: start it again rather than stop the build
+            print(f"edgecnn: warning: {e} It is started again from this artifact on.", file=sys.stderr)
+            data = {}
         data.update(recipe=recipe.name, recipe_sha256=recipe.sha256)
-        data.setdefault("artifacts", {})[artifact.name] = {
+        data.setdefault("artifacts", {})[key] = {
             "sha256": sha256_file(artifact),
             "bytes": artifact.stat().st_size,
             "stage": stage,
-            "stage_sha256": hashlib.sha256(json.dumps(recipe.stage_config(stage), sort_keys=True).encode()).hexdigest(),
+            "stage_sha256": stage and hashlib.sha256(json.dumps(recipe.stage_config(stage), sort_keys=True).encode()
+                                                     ).hexdigest(),
             "recipe_sha256": recipe.sha256,
             "libraries": library_versions(),
             "written": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -1,6 +1,7 @@
 """edgecnn: the pipeline's commands. Make calls one command per artifact; each can be run by hand too."""
 
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -8,18 +9,46 @@ from pathlib import Path
 import click
 
 from edgecnn import recipe as recipes
+from edgecnn.artifacts import atomic_path, read_json
 from edgecnn.errors import UserError
 
 
 class Group(click.Group):
-    """Turns a UserError anywhere below into one line on stderr and exit status 2."""
+    """The one error boundary of every command: a UserError or an OSError (a path, a permission, a full
+    disk) is one line on stderr and exit status 2; Ctrl-C one line and 130; anything else is a bug of
+    edgecnn: one line saying so and where to report it, exit 1, the traceback only with --debug or
+    EDGECNN_DEBUG=1."""
 
     def invoke(self, ctx):
+        if ctx.params.get("debug"):
+            os.environ["EDGECNN_DEBUG"] = "1"          # for the commands make and the bench run in children
         try:
             return super().invoke(ctx)
         except UserError as e:
             click.echo(f"edgecnn: error: {e}", err=True)
             sys.exit(2)
+        except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("\nedgecnn: interrupted; files already written are whole (each is written atomically), "
+                       "and make rebuilds only what is missing.", err=True)
+            sys.exit(130)
+        except OSError as e:
+            if os.environ.get("EDGECNN_DEBUG") == "1":
+                raise
+            path = e.filename2 or e.filename           # a rename's target, else the one path
+            where = f"{path}: " if path else ""
+            click.echo(f"edgecnn: error: {where}{e.strerror or e}; check the path, its permissions and the free "
+                       f"disk space.", err=True)
+            sys.exit(2)
+        except Exception as e:                          # noqa: BLE001 - the boundary: a bug, said as one
+            if os.environ.get("EDGECNN_DEBUG") == "1":
+                raise
+            first = (str(e).strip().splitlines() or [""])[0][:200]
+            click.echo(f"edgecnn: internal error: {type(e).__name__}: {first}. This is a bug of edgecnn: rerun "
+                       f"with --debug (edgecnn --debug COMMAND ...) for the traceback and report it with the "
+                       f"command.", err=True)
+            sys.exit(1)
 
 
 def _recipe_arg(fn):
@@ -28,7 +57,8 @@ def _recipe_arg(fn):
 
 @click.group(cls=Group)
 @click.version_option(package_name="edgecnn")
-def main():
+@click.option("--debug", is_flag=True, help="print the traceback of an internal error (also EDGECNN_DEBUG=1)")
+def main(debug):
     """From a recipe (recipes/NAME.yaml) to .tflite files under build/NAME/, measured."""
 
 
@@ -57,6 +87,11 @@ def check(recipe_path):
     changed = recipes.write_stage_configs(recipe)
     atomic_write(recipe.build_dir / "deps.mk", _deps(recipe, inputs).encode())
     atomic_write(recipe.build_dir / "recipe.json", (json.dumps(recipe.data, indent=2) + "\n").encode())
+    from edgecnn.artifacts import record
+
+    for path in [recipe.build_dir / "recipe.json", recipe.build_dir / "deps.mk",
+                 *sorted((recipe.build_dir / "stages").glob("*.json"))]:
+        record(recipe, path, None)
     click.echo(f"{recipe.path}: valid; stages changed: {', '.join(changed) or 'none'}")
 
 
@@ -88,13 +123,21 @@ def _deps(recipe, inputs):
 @click.option("--port", type=click.IntRange(min=1024, max=65535), default=23456, show_default=True,
               help="with --workers: the first of N consecutive ports")
 def train(recipe_path, strategy, workers, port):
-    """Train the recipe's model; writes build/NAME/model.keras and history.json. Resumes after a kill."""
+    """Train the recipe's model; writes build/NAME/model.keras and history.json. Resumes after a kill.
+    One training a recipe at a time (build/NAME/.lock): a second run is refused."""
+    from edgecnn.lock import held
+
     recipe = recipes.load(recipe_path)
+    with held(recipe.build_dir, f"edgecnn train {recipe.path}"):
+        _train(recipe, recipe_path, strategy, workers, port)
+
+
+def _train(recipe, recipe_path, strategy, workers, port):
     if workers:
         from edgecnn.workers import launch
 
         restarts = launch(recipe_path, recipe.build_dir, workers, port)
-        history = json.loads((recipe.build_dir / "history.json").read_text())
+        history = read_json(recipe.build_dir / "history.json")
         click.echo(f"{workers} workers trained {len(history)} epochs ({restarts} restart(s)): "
                    f"val accuracy {history[-1].get('val_accuracy', float('nan')):.4f}")
         return
@@ -106,7 +149,7 @@ def train(recipe_path, strategy, workers, port):
         _, history = run(recipe, strategy_name=strategy, progress=bar)
     except KeyboardInterrupt:
         history = recipe.build_dir / "checkpoints" / "history.json"
-        epochs = len(json.loads(history.read_text())) if history.is_file() else 0
+        epochs = len(read_json(history)) if history.is_file() else 0
         click.echo(f"\ninterrupted: {epochs} finished epoch(s) saved in {recipe.build_dir}/checkpoints; "
                    f"'edgecnn train {recipe.path}' (or make) resumes from there.", err=True)
         sys.exit(130)
@@ -293,6 +336,9 @@ def quant_report(recipe_path, top):
     rows = layer_errors(configure(model, "int8", calibration), calibration)
     out = recipe.build_dir / "quant_errors.csv"
     write_report(rows, out)
+    from edgecnn.artifacts import record
+
+    record(recipe, out, "int8")
     click.echo(f"wrote {out}; worst {min(top, len(rows))} of {len(rows)} quantized tensors (RMSE/scale):")
     for row in rows[:top]:
         click.echo(f"  {row['rmse/scale']:8.3f}  {row['op_name']:<18} {', '.join(sorted(layer_of(row['tensor_name'])))}")
@@ -355,12 +401,14 @@ def optimize(recipe_path, budget):
     cfg, out = recipe["optimize"], recipe.build_dir
     budget = cfg["budget"] if budget is None else budget
     variants = ["fp32"] + [v for v in cfg["candidates"] if v != "fp32"]
+    _make([str(out / "fp32.tflite"), str(out / "testset.npz")])
+    failed = _make_each([str(out / f"{v}.tflite") for v in variants[1:]])
+    variants = [v for v in variants if str(out / f"{v}.tflite") not in failed]
     files = [out / f"{v}.tflite" for v in variants]
-    _make([*map(str, files), str(out / "testset.npz")])
     report_path = out / "optimize_bench.json"
     _run_bench(recipe, files, report_path)
     blobs = {v: f.read_bytes() for v, f in zip(variants, files)}
-    candidates = chooser.candidates_from(json.loads(report_path.read_text()), variants, blobs)
+    candidates = chooser.candidates_from(read_json(report_path), variants, blobs)
     reference = candidates[0]
     best = chooser.choose(candidates, reference, budget, eligible=set(cfg["candidates"]))
     sparse_ok, why = chooser.sparse_kernels_on_this_cpu()
@@ -369,18 +417,19 @@ def optimize(recipe_path, budget):
         source, fmt = parse_tflite(variant)
         info_path = out / f"{source.name}.json"
         if fmt == "fp32" and source.kind != "model" and info_path.is_file():
-            info = json.loads(info_path.read_text())
+            info = read_json(info_path)
             notes.append(f"{variant}: the graph " + ("fits XNNPACK's sparse path" if info["sparse_path"] else
                          f"does not fit XNNPACK's sparse path (tfmot's check: {info['sparse_path_reason']})") + ".")
+    unmade = {Path(path).stem: why for path, why in failed.items()}
     text = (f"{recipe.name}: budget {budget:g} points of top-1 against fp32 "
             f"({100 * reference.top1:.2f} %); best: {best.variant}\n\n"
-            + chooser.table(candidates, reference, budget, best) + "\n\n" + "\n".join(notes) + "\n")
+            + chooser.table(candidates, reference, budget, best, unmade) + "\n\n" + "\n".join(notes) + "\n")
     atomic_write(out / "best.tflite", blobs[best.variant])
     summary = {"budget": budget, "best": best.variant, "reference": "fp32", "notes": notes,
-               "candidates": [vars(c) for c in candidates]}
+               "candidates": [vars(c) for c in candidates], "not_made": unmade}
     atomic_write(out / "optimize.json", (json.dumps(summary, indent=1) + "\n").encode())
     atomic_write(out / "optimize.md", text.encode())
-    for name in ("best.tflite", "optimize.json", "optimize.md"):
+    for name in ("best.tflite", "optimize.json", "optimize.md", "optimize_bench.json"):
         record(recipe, out / name, "optimize")
     click.echo(text)
 
@@ -397,6 +446,39 @@ def _run_bench(recipe, files, json_path):
     status = subprocess.call([sys.executable, "-m", "edgecnn.bench", *argv])
     if status:
         sys.exit(status)
+
+
+def _make_each(targets):
+    """Make every target that can be made (make -k, its output passed on); {target: the line that says why}
+    for each that could not be."""
+    import re
+    import subprocess
+
+    if not Path("Makefile").is_file():
+        return {t: "it does not exist and there is no Makefile here to build it" for t in targets
+                if not Path(t).is_file()}
+    venv = Path(sys.prefix)
+    proc = subprocess.Popen(["make", "--no-print-directory", "-k", f"VENV={venv}", "-o", f"{venv}/.installed", *targets],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in proc.stdout:
+        click.echo(line, nl=False)
+        lines.append(line.rstrip())
+    proc.wait()
+    failed, said, last = {}, "", ""
+    for line in lines:
+        broke = re.match(r"make(\[\d+\])?: \*\*\* \[[^\]]*?:\d+: (.+?)\] Error", line)
+        skipped = re.match(r"make(\[\d+\])?: Target '(.+?)' not remade because of errors", line)
+        if broke:
+            last = failed[broke.group(2)] = said or f"make could not build {broke.group(2)}"
+            said = ""
+        elif skipped:
+            failed.setdefault(skipped.group(2), last or f"make could not build {skipped.group(2)}")
+        elif line.strip() and not line.startswith(("make", "INFO:", "WARNING:", "W0000", "I0000", "E0000")):
+            if "error" in line.lower() or not said:
+                said = line.strip()[:300]
+    return {t: failed.get(t, last or "make could not build it") for t in targets
+            if t in failed or not Path(t).is_file()}
 
 
 def _make(targets):
@@ -446,7 +528,8 @@ def compare(study, build_root, out):
 @click.option("--arena-margin", type=click.FloatRange(min=0, max=10), help="c: fraction added to the smallest "
               "arena TFLite Micro ran the file in (default 0.1)")
 @click.option("--recipe", "recipe_path", type=click.Path(dir_okay=False),
-              help="take --max-bytes, --max-arena and --arena-margin from this recipe's export section")
+              help="the recipe the file belongs to: its manifest lists what is written under its build "
+                   "folder, and c takes --max-bytes, --max-arena and --arena-margin from its export section")
 def export(model_path, fmt, out, name, force, max_bytes, labels_path, mean, std, no_metadata, max_arena,
            arena_margin, recipe_path):
     """Embed FILE.tflite in an app: a C/C++ array for microcontrollers, or Android/iOS resources.
@@ -456,9 +539,11 @@ def export(model_path, fmt, out, name, force, max_bytes, labels_path, mean, std,
     is refused)."""
     from edgecnn.export.formats import export as run
 
-    budgets_from = None
+    budgets_from = recipe = None
     if recipe_path:
-        budgets = recipes.load(recipe_path)["export"]
+        recipe = recipes.load(recipe_path)
+    if recipe and fmt == "c":                   # a microcontroller's budgets; an app's files are the app's
+        budgets = recipe["export"]
         budgets_from = f"export section of {recipe_path}"
         max_bytes = budgets["max_flash"] if max_bytes is None else max_bytes
         max_arena = budgets["max_arena"] if max_arena is None else max_arena
@@ -467,6 +552,12 @@ def export(model_path, fmt, out, name, force, max_bytes, labels_path, mean, std,
                         max_arena, arena_margin, budgets_from)
     for path in written:
         click.echo(f"wrote {path}")
+    if recipe:
+        from edgecnn.artifacts import record
+
+        inside = [p for p in map(Path, written) if recipe.build_dir.resolve() in p.resolve().parents]
+        for path in inside:
+            record(recipe, path, "export")
     click.echo(note)
 
 
@@ -586,7 +677,8 @@ def sample_images(per_class, out):
         folder = Path(out) / f"{label}_{name.replace('/', '-').replace(' ', '_').lower()}"
         folder.mkdir(parents=True, exist_ok=True)
         for index in [int(i) for i in (y == label).nonzero()[0][:per_class]]:
-            Image.fromarray(x[index, :, :, 0], mode="L").save(folder / f"train_{index:05d}.png", optimize=True)
+            with atomic_path(folder / f"train_{index:05d}.png") as tmp:
+                Image.fromarray(x[index, :, :, 0], mode="L").save(tmp, format="PNG", optimize=True)
     click.echo(f"wrote {per_class} images per class under {out}")
 
 
@@ -603,7 +695,7 @@ def report(recipe_path):
     rgb = " (the files take RGB: grey computed inside)" if recipe["convert"]["rgb_input"] else ""
     click.echo(f"{recipe.name}: {recipe['model']['name']} {recipe['model']['options']} on "
                f"{recipe['dataset']['name']} {'x'.join(map(str, recipe['dataset']['input_shape']))}{rgb}")
-    click.echo(render(json.loads(path.read_text())))
+    click.echo(render(read_json(path)))
 
 
 def _shape(text):

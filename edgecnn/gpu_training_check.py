@@ -5,12 +5,12 @@ seconds per epoch against the demo's CPU figure; each int8 file's top-1 on the 1
 Exit status: 0 both trained with int8 top-1 >= 0.90; 1 not; 2 no GPU that TensorFlow can use.
 """
 
-import json
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 
+from edgecnn.artifacts import read_json
 from edgecnn.bench.gpu_check import NO_GPU, find_gpu, no_gpu_sentence
 from edgecnn.bench.quiet import quiet_stderr
 
@@ -21,7 +21,7 @@ CPU_EPOCH_S = 55     # the demo's seconds per epoch on 2 CPU cores, docs/demo.md
 
 def epoch_seconds(history_path):
     """(first epoch's seconds, median of the others): the first carries graph building / XLA compiling."""
-    seconds = [row["seconds"] for row in json.loads(Path(history_path).read_text()) if "seconds" in row]
+    seconds = [row["seconds"] for row in read_json(history_path) if "seconds" in row]
     if not seconds:
         return None, None
     return seconds[0], statistics.median(seconds[1:] or seconds)

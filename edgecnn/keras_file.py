@@ -7,6 +7,7 @@ pipeline makes does (put a Rescaling layer first), and its output one probabilit
 """
 
 import warnings
+import zipfile
 from pathlib import Path
 
 from edgecnn.errors import UserError
@@ -14,8 +15,16 @@ from edgecnn.tf import keras
 
 
 def load_trained(path):
-    """Load a model.keras written by `train`; safe_mode refuses files that would run Python code."""
-    return keras.models.load_model(path, compile=False, safe_mode=True)
+    """Load a model.keras written by `train`; safe_mode refuses files that would run Python code. A file cut
+    short or damaged is one sentence (Keras says only that h5py found no file signature)."""
+    try:
+        return keras.models.load_model(path, compile=False, safe_mode=True)
+    except (OSError, EOFError, KeyError, zipfile.BadZipFile) as e:
+        if isinstance(e, FileNotFoundError):
+            raise UserError(f"{path} does not exist; run make to build it.") from None
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:120]
+        raise UserError(f"{path} cannot be loaded ({first}): it is damaged or cut short; delete it and run make "
+                        f"again to rebuild it.") from None
 
 
 def _load(path):
@@ -32,7 +41,7 @@ def _load(path):
             warnings.simplefilter("ignore")          # Keras' own warnings about what it then refuses
             if path.is_dir():
                 return _from_saved_model(path)
-            return load_trained(path)
+            return keras.models.load_model(path, compile=False, safe_mode=True)     # its errors, said below
     except ValueError as e:
         message = str(e)
         if "Lambda" in message or "safe_mode" in message:
@@ -41,7 +50,7 @@ def _load(path):
                             f"layer.") from None
         raise UserError(f"model.file {path} is not a Keras model this Keras can load: "
                         f"{message.splitlines()[0]}") from None
-    except (OSError, TypeError, KeyError) as e:
+    except (OSError, TypeError, KeyError, EOFError, zipfile.BadZipFile) as e:
         raise UserError(f"model.file {path} is not a Keras model: {str(e).splitlines()[0]}.") from None
 
 

@@ -329,12 +329,18 @@ def _read(path, chain=()):
         names = " -> ".join(p.name for p in (*chain, path.resolve()))
         raise UserError(f"{chain[0]}: its bases form a cycle ({names}); a recipe cannot include itself.")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path} is not UTF-8 text (byte {e.start} is 0x{e.object[e.start]:02x}); save the recipe "
+                        f"as UTF-8.") from None
     except yaml.YAMLError as e:
         raise UserError(f"{path} is not valid YAML: {str(e).splitlines()[0]}.") from None
     if not isinstance(raw, dict) or "base" not in raw:
         return raw
     bases = raw.pop("base")
+    if not (isinstance(bases, str) or (isinstance(bases, list) and all(isinstance(b, str) for b in bases))):
+        raise UserError(f"{path}: base is {bases!r}; it must be a file name or a list of file names, such as "
+                        f"'base: _compare.yaml'.")
     merged = {}
     for base in [bases] if isinstance(bases, str) else bases or []:
         base_path = path.parent / str(base)

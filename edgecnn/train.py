@@ -12,7 +12,7 @@ import sys
 import time
 
 from edgecnn import distribute
-from edgecnn.artifacts import atomic_path, atomic_write, record
+from edgecnn.artifacts import atomic_path, atomic_write, read_json, record
 from edgecnn.data.datasets import load_splits
 from edgecnn.data.pipeline import make_dataset
 from edgecnn.keras_file import load_trained  # noqa: F401  (edgecnn.train.load_trained, as callers use it)
@@ -57,7 +57,7 @@ class EpochLog(keras.callbacks.Callback):
         self.started = False
 
     def rows(self):
-        return json.loads(self.path.read_text()) if self.path.is_file() else []
+        return read_json(self.path) if self.path.is_file() else []
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_start = time.perf_counter()

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 
+from edgecnn.artifacts import atomic_write
 from edgecnn.errors import UserError
 
 
@@ -38,8 +39,8 @@ def _start(recipe_path, ports, status_path, attempt):
     procs = [subprocess.Popen([sys.executable, "-m", "edgecnn", "train", str(recipe_path), "--strategy", "multi-worker"],
                               env={**os.environ, "TF_CONFIG": tf_config(ports, i)}) for i in range(len(ports))]
     status_path.parent.mkdir(parents=True, exist_ok=True)
-    status_path.write_text(json.dumps({"attempt": attempt, "pids": [p.pid for p in procs],
-                                       "workers": [f"localhost:{p}" for p in ports]}) + "\n")
+    atomic_write(status_path, (json.dumps({"attempt": attempt, "pids": [p.pid for p in procs],
+                                           "workers": [f"localhost:{p}" for p in ports]}) + "\n").encode())
     return procs
 
 

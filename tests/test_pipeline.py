@@ -41,8 +41,8 @@ def test_make_builds_measures_rebuilds_only_what_changed_and_chooses_the_best(wo
     (workspace / "calib_data").unlink()                       # a copy of its own: the test touches a file
     shutil.copytree(ROOT / "calib_data", workspace / "calib_data")
     write_recipe(workspace, "tiny", TINY)
-    plan = make(workspace, "-n", "build/tiny/int8.tflite")
-    assert commands(plan) == ["check", "train", "convert"] and "--variant int8" in plan.stdout
+    plan = make(workspace, "-n", "build/tiny/int8.tflite")      # make -n checks the recipe first: the real plan
+    assert commands(plan) == ["train", "convert"] and "--variant int8" in plan.stdout
 
     make(workspace, "build/tiny/bench.json")
     out = workspace / "build" / "tiny"
@@ -66,6 +66,8 @@ def test_make_builds_measures_rebuilds_only_what_changed_and_chooses_the_best(wo
 
     again = make(workspace, "build/tiny/bench.json")
     assert commands(again) == [] and "is up to date" in again.stdout
+    assert commands(make(workspace, "-n", "build/tiny/bench.json")) == []       # the plan: nothing
+    assert make(workspace, "-q", "build/tiny/bench.json", check=False).returncode == 0
 
     # edgecnn predict on the trained int8 file: test images as PNG files, labels from labels.txt beside it
     from PIL import Image
@@ -96,7 +98,10 @@ def test_make_builds_measures_rebuilds_only_what_changed_and_chooses_the_best(wo
     time.sleep(1.1)
     TINY_BENCH = {**TINY, "bench": {**TINY["bench"], "runs": 12}}
     write_recipe(workspace, "tiny", TINY_BENCH)
-    assert commands(make(workspace, "build/tiny/bench.json")) == ["check", "bench"]
+    assert make(workspace, "-q", "build/tiny/bench.json", check=False).returncode == 1
+    assert commands(make(workspace, "-n", "build/tiny/bench.json")) == ["bench"]      # what the edit changed
+    assert commands(make(workspace, "build/tiny/bench.json")) == ["bench"]            # -n checked it already
+    assert make(workspace, "-q", "build/tiny/bench.json", check=False).returncode == 0
     assert json.loads((out / "bench.json").read_text())["models"][0]["latency_ms"]["runs"] == 12
 
     time.sleep(1.1)
@@ -114,14 +119,21 @@ def test_make_builds_measures_rebuilds_only_what_changed_and_chooses_the_best(wo
     assert {p.name: sha256_file(p) for p in out.glob("*.*")} == before
 
     # every kind of compressed candidate from the same model.keras; the choice is the fastest within budget
+    # fp16.tflite cannot be written (a folder is in its place): a row saying so, and the others go on
     candidates = ["fp32", "int8", "pruned-80-int8", "pruned-80-fp32", "pruned-80-qat-int8",
                   "pruned-80-clustered-8-int8"]
     time.sleep(1.1)
     write_recipe(workspace, "tiny", {**good, "prune": {"epochs": 1}, "qat": {"epochs": 1}, "cluster": {"epochs": 1},
-                                     "optimize": {"budget": 2.0, "candidates": candidates}})
+                                     "optimize": {"budget": 2.0, "candidates": [*candidates, "fp16"]}})
+    (out / "fp16.tflite").mkdir()
+    os.utime(out / "fp16.tflite", (0, 0))
     proc = make(workspace, "build/tiny/best.tflite")
     assert "train" not in commands(proc) and commands(proc)[0] == "check"   # the same trained model
     summary = json.loads((out / "optimize.json").read_text())
+    assert list(summary["not_made"]) == ["fp16"]
+    assert summary["not_made"]["fp16"].startswith("edgecnn: error: build/tiny/fp16.tflite: Is a directory")
+    assert "| fp16 | | | | | | | | not made: edgecnn: error: build/tiny/fp16.tflite: Is a directory" in \
+        (out / "optimize.md").read_text()
     rows = {row["variant"]: row for row in summary["candidates"]}
     assert list(rows) == candidates
     fp32 = rows["fp32"]
@@ -160,6 +172,15 @@ def test_make_builds_measures_rebuilds_only_what_changed_and_chooses_the_best(wo
     assert metadata.read((out / "android" / "assets" / "model.tflite").read_bytes()).labels == labels.splitlines()
     assert f"g_model_len = {(out / 'int8.tflite').stat().st_size};" in (out / "c" / "model_data.cc").read_text()
 
+    # the manifest lists every file under build/tiny/ (but itself and the two lock files), each as it is now
+    make(workspace, "build/tiny/quant_errors.csv")
+    from edgecnn.artifacts import UNRECORDED
+
+    manifest = json.loads((out / "manifest.json").read_text())["artifacts"]
+    on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - set(UNRECORDED)
+    assert on_disk == set(manifest), (on_disk ^ set(manifest))
+    assert all(manifest[name]["sha256"] == sha256_file(out / name) for name in on_disk)
+
 
 def test_killed_training_resumes_without_training_an_epoch_twice(workspace):
     recipe = {**TINY, "dataset": {**TINY["dataset"], "train_samples": 3000}, "train": {**TINY["train"], "epochs": 3}}
@@ -184,6 +205,28 @@ def test_killed_training_resumes_without_training_an_epoch_twice(workspace):
     assert history[0]["pid"] == proc.pid and history[-1]["pid"] != proc.pid
 
 
+def test_ctrl_c_and_a_second_run_during_training_are_one_sentence_each(workspace):
+    """The lock (one training a recipe at a time) and Ctrl-C: one line each, no traceback, exit 2 and 130."""
+    recipe = {**TINY, "dataset": {**TINY["dataset"], "train_samples": 3000}, "train": {**TINY["train"], "epochs": 3}}
+    write_recipe(workspace, "stop", recipe)
+    log = workspace / "build" / "stop" / "checkpoints" / "history.json"
+    proc = subprocess.Popen([sys.executable, "-m", "edgecnn", "train", "recipes/stop.yaml"], cwd=workspace,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 600
+    while not (log.is_file() and json.loads(log.read_text())) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.1)
+    second = run_cli("train", "recipes/stop.yaml", cwd=workspace)
+    assert second.returncode == 2, second.stderr
+    assert second.stderr.strip().splitlines()[-1].startswith(
+        f"edgecnn: error: build/stop is being built by pid {proc.pid} (edgecnn train recipes/stop.yaml, since ")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130 and "Traceback" not in err, err[-3000:]
+    said = [line for line in err.splitlines() if "interrupted" in line]
+    assert len(said) == 1 and "saved in build/stop/checkpoints" in said[0] and "resumes from there" in said[0], err[-2000:]
+    assert not (workspace / "build" / "stop" / "model.keras").exists()
+
+
 def test_failed_write_keeps_the_previous_artifact(tmp_path):
     target = tmp_path / "int8.tflite"
     target.write_bytes(b"good")
@@ -192,6 +235,29 @@ def test_failed_write_keeps_the_previous_artifact(tmp_path):
             tmp.write_bytes(b"half")
             raise RuntimeError("killed")
     assert target.read_bytes() == b"good" and list(tmp_path.iterdir()) == [target]
+
+
+def test_a_writer_killed_mid_write_leaves_the_previous_artifact(tmp_path):
+    """SIGKILL while 400 MB go to int8.tflite through the atomic path: the old file stays whole, and the
+    killed writer's temporary file is swept (a living writer's is not)."""
+    from edgecnn.artifacts import sweep
+
+    target = tmp_path / "int8.tflite"
+    target.write_bytes(b"good")
+    code = ("import sys; from edgecnn.artifacts import atomic_write\n"
+            "atomic_write(sys.argv[1], bytes(400 << 20))")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(target)], cwd=ROOT)
+    deadline = time.time() + 120
+    while not any(p.stat().st_size > 0 for p in tmp_path.glob(".int8.*.tmp.tflite")) and time.time() < deadline:
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL                       # killed, not finished
+    assert target.read_bytes() == b"good"
+    (left,) = tmp_path.glob(".int8.*.tmp.tflite")                   # half-written, beside it
+    alive = tmp_path / f".fp32.{os.getpid()}.abc.tmp.tflite"
+    alive.write_bytes(b"being written")
+    assert sweep(tmp_path) == [left] and alive.exists() and not left.exists()
 
 
 @pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600)])

@@ -116,12 +116,12 @@ def test_refused_files_get_one_sentence(micro_models, tmp_path):
         in tflm_error(paths["dynamic"], "--runtime", "tflm")
     blob = paths["int8"].read_bytes()
     (tmp_path / "cut.tflite").write_bytes(blob[:len(blob) // 2])
-    assert "cut.tflite is damaged or truncated" in tflm_error(tmp_path / "cut.tflite", "--runtime", "tflm")
+    assert "cut.tflite is damaged at byte " in tflm_error(tmp_path / "cut.tflite", "--runtime", "tflm")
     flipped = bytearray(blob)
     flipped[8:40] = b"\xff" * 32
     (tmp_path / "flipped.tflite").write_bytes(bytes(flipped))
     msg = tflm_error(tmp_path / "flipped.tflite", "--runtime", "tflm")
-    assert "flipped.tflite" in msg and ("TFLite Micro" in msg or "is damaged or truncated" in msg), msg
+    assert "flipped.tflite is damaged at byte " in msg, msg         # the verifier, before TFLM sees it
 
 
 def test_an_operator_tflm_lacks_is_named(tmp_path):

@@ -11,6 +11,7 @@ from edgecnn.data.calibration import load_calibration
 from edgecnn.gpu_compat import gpu_compatibility
 from edgecnn.tf import keras
 from edgecnn.zoo import build_model, entry, list_models
+from edgecnn.zoo.registry import builder_options
 
 pytestmark = pytest.mark.slow   # ~3 min on 2 cores; make test runs it
 
@@ -40,15 +41,27 @@ def run_once(blob, image):
 def test_converts_to_every_variant_and_runs(name, calibration):
     keras.utils.set_random_seed(0)
     model = build_model(name, (32, 32, 1), 10)
-    image = calibration[:1].astype(np.float32)
-    expected = model(image).numpy()
+    images = calibration.astype(np.float32)
+    expected = model(images).numpy()
     blobs = {"fp32": convert.to_fp32(model), "fp16": convert.to_fp16(model),
              "int8": convert.to_int8(model, calibration, "uint8")}
     for variant, blob in blobs.items():
-        scores = run_once(blob, image)
-        assert scores.shape == (1, 10) and abs(float(scores.sum()) - 1) < 0.05, (variant, scores)
+        scores = np.concatenate([run_once(blob, image[None]) for image in images])
+        assert scores.shape == (len(images), 10) and np.allclose(scores.sum(1), 1, atol=0.05), (variant, scores)
         if variant == "fp32":
             assert np.allclose(scores, expected, atol=1e-4)
+        elif variant == "fp16":                   # half-precision weights, float32 arithmetic
+            assert np.allclose(scores, expected, atol=2e-3), np.abs(scores - expected).max()
+        else:
+            # the class Keras predicts, on most images where it predicts one: an untrained model's softmax is
+            # often near-uniform, and int8 output steps of 1/256 then tie its ten scores
+            top2 = np.sort(expected, 1)[:, -2:]
+            decided = top2[:, 1] - top2[:, 0] > 4 / 256
+            if decided.sum() >= 4:
+                agree = float((scores.argmax(1) == expected.argmax(1))[decided].mean())
+                assert agree >= 0.75, (agree, scores.argmax(1), expected.argmax(1), decided)
+            else:
+                assert np.abs(scores - expected).max() < 4 / 256, np.abs(scores - expected).max()
     assert len(blobs["fp16"]) < 0.6 * len(blobs["fp32"])
     if entry(name).role == "edge":
         ok, reasons = gpu_compatibility(blobs["fp16"])
@@ -58,7 +71,9 @@ def test_converts_to_every_variant_and_runs(name, calibration):
 
 def test_gpu_check_reports_the_analyzers_warnings(monkeypatch):
     """TensorFlow 2.21's analyzer flagged no op tried here (CUMSUM, TOPK_V2, ARG_MAX, FLOOR_MOD, ATAN2,
-    5-D tensors), so the negative path is checked on the analyzer's documented warning format."""
+    5-D tensors, and UNIQUE, WHERE, NON_MAX_SUPPRESSION_V4, REVERSE_SEQUENCE, which the GPU delegate does
+    not have): there is no real negative to test, so the negative path is checked on the analyzer's
+    documented warning format, and `inspect --gpu` calls a pass weak evidence (docs/embedding.md)."""
     from edgecnn.tf import tf
 
     def analyze(model_content, gpu_compatibility):
@@ -67,13 +82,14 @@ def test_gpu_check_reports_the_analyzers_warnings(monkeypatch):
     assert gpu_compatibility(b"") == (False, ["Not supported op CUMSUM"])
 
 
-def test_batch_norm_folds_into_the_convolutions(tmp_path):
-    """The baselines' and SqueezeNet's batch_norm option costs nothing on the device: same ops, same size."""
+@pytest.mark.parametrize("name", [name for name in list_models() if "batch_norm" in builder_options(name)])
+def test_batch_norm_folds_into_the_convolutions(name, tmp_path):
+    """Every batch_norm option (the baselines', SqueezeNet's) costs nothing on the device: same ops, same size."""
     from edgecnn.export import contents
 
     def read(bn):
         path = tmp_path / f"bn{bn}.tflite"
-        path.write_bytes(convert.to_fp32(build_model("squeezenet1_1", (32, 32, 1), 10, {"batch_norm": bn})))
+        path.write_bytes(convert.to_fp32(build_model(name, (32, 32, 1), 10, {"batch_norm": bn})))
         return contents.read(path)
 
     plain, folded = read(False), read(True)

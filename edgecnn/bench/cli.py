@@ -9,6 +9,7 @@ import os
 import platform
 import sys
 
+from edgecnn.bench.atomic import write_atomically
 from edgecnn.bench.compiled import ACCELERATORS
 from edgecnn.bench.labelled import DataError, load_labelled
 from edgecnn.bench.measure import benchmark, overhead, peak_rss_mb
@@ -48,6 +49,18 @@ def _input_shape(text):
     return name or None, shape
 
 
+def _index_range(text):
+    """[NAME=]N -> (NAME or None, N)."""
+    name, _, value = text.rpartition("=")
+    try:
+        high = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected [NAME=]N such as ids=1000, got '{text}'") from None
+    if high < 1:
+        raise argparse.ArgumentTypeError(f"N must be >= 1, got '{text}'")
+    return name or None, high
+
+
 def parser():
     p = argparse.ArgumentParser(
         prog="edgecnn-bench",
@@ -71,6 +84,9 @@ def parser():
                    "accelerator (gpu falls back to cpu for ops it lacks; the report says if all ran on it)")
     p.add_argument("--input-shape", type=_input_shape, action="append", default=[], metavar="[NAME=]D,D,...",
                    help="shape for dynamic inputs (all of them, or the one named); repeatable")
+    p.add_argument("--index-range", type=_index_range, action="append", default=[], metavar="[NAME=]N",
+                   help="int32/int64 inputs (indices, sizes) get random integers 0 to N-1 (default 10); all of them, "
+                        "or the one named; repeatable. 8- and 16-bit inputs always span their whole range")
     p.add_argument("--overhead", action="store_true",
                    help="also measure the bench's own overhead: its median against a bare invoke() loop")
     p.add_argument("--json", metavar="OUT", help="also write the figures as JSON to OUT")
@@ -86,7 +102,7 @@ def run(args):
         return run_tflm(args)
     runtime = pick_runtime(args.runtime)
     data = _data(args, runtime)
-    options = {"xnnpack": not args.no_xnnpack, "input_shapes": dict(args.input_shape),
+    options = {"xnnpack": not args.no_xnnpack, "input_shapes": dict(args.input_shape), "index_ranges": dict(args.index_range),
                "accelerator": args.accelerator}
     first, *more = args.threads
     results, growth = benchmark(args.models, runtime, first, args.runs, args.warmup, data, **options)
@@ -99,7 +115,8 @@ def run(args):
     if more:
         report["thread_sweep"] = [{"threads": first, "median_ms": [r["latency_ms"]["median"] for r in results]}]
         for threads in more:
-            swept, _ = benchmark(args.models, runtime, threads, args.runs, args.warmup, None, **options)
+            swept, _ = benchmark(args.models, runtime, threads, args.runs, args.warmup, None, guard=False,
+                                     **options)
             report["thread_sweep"].append({"threads": threads, "median_ms": [r["latency_ms"]["median"] for r in swept]})
     if args.overhead:
         report["overhead"] = []
@@ -108,9 +125,9 @@ def run(args):
             report["overhead"].append({"path": path, "bench_median_ms": timed, "bare_loop_ms": bare})
     report["peak_rss_mb"] = peak_rss_mb()
     if args.json:
-        _write(args.json, json.dumps(report, indent=2) + "\n")
+        write_atomically(args.json, json.dumps(report, indent=2) + "\n")
     if args.csv:
-        _write(args.csv, to_csv(report))
+        write_atomically(args.csv, to_csv(report))
     return report
 
 
@@ -147,9 +164,9 @@ def run_tflm(args):
     report = {"runtime": {"name": "tflm", "version": tflm.version()}, "version": tflm.version(),
               "data": args.data, "models": [tflm.report(path, data, reference) for path in args.models]}
     if args.json:
-        _write(args.json, json.dumps(report, indent=2) + "\n")
+        write_atomically(args.json, json.dumps(report, indent=2) + "\n")
     if args.csv:
-        _write(args.csv, tflm.to_csv(report))
+        write_atomically(args.csv, tflm.to_csv(report))
     return report
 
 
@@ -160,14 +177,6 @@ def _check_writable(path):
                         f"create it or write the report elsewhere.")
 
 
-def _write(path, text):
-    """Atomically, so an interrupted run never leaves half a file where a good one was."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def main(argv=None):
     args = parser().parse_args(argv)
     try:
@@ -175,6 +184,22 @@ def main(argv=None):
     except (ModelFileError, DataError, RuntimeMissing) as e:
         print(f"edgecnn-bench: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\nedgecnn-bench: interrupted; nothing was written.", file=sys.stderr)
+        return 130
+    except OSError as e:
+        if os.environ.get("EDGECNN_DEBUG") == "1":
+            raise
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"edgecnn-bench: error: {where}{e.strerror or e}; check the path and its permissions.", file=sys.stderr)
+        return 2
+    except Exception as e:                                  # noqa: BLE001 - the boundary: a bug, said as one
+        if os.environ.get("EDGECNN_DEBUG") == "1":
+            raise
+        first = (str(e).strip().splitlines() or [""])[0][:200]
+        print(f"edgecnn-bench: internal error: {type(e).__name__}: {first}. This is a bug of edgecnn-bench: rerun "
+              f"with EDGECNN_DEBUG=1 for the traceback and report it with the command.", file=sys.stderr)
+        return 1
     if not args.quiet:
         if args.runtime == "tflm":
             from edgecnn.bench.tflm import render as render_tflm

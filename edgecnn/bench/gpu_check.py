@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 
+from edgecnn.bench.atomic import write_atomically
 from edgecnn.bench.compiled import GpuUnavailable, vulkan_loader
 from edgecnn.bench.labelled import DataError, load_labelled
 from edgecnn.bench.measure import benchmark
@@ -125,9 +126,8 @@ def main(argv=None):
     if measured:
         print(table(measured, args.threads))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"gpu": gpu, "runtime": f"{runtime.name} {runtime.version}", "threads": args.threads,
-                       "rows": rows}, f, indent=1)
+        write_atomically(args.json, json.dumps({"gpu": gpu, "runtime": f"{runtime.name} {runtime.version}",
+                                                "threads": args.threads, "rows": rows}, indent=1))
     passed = all(r["passed"] for r in rows)
     print(f"gpu-check (delegate): {'passed' if passed else 'FAILED'}: {sum(r['passed'] for r in rows)} of "
           f"{len(rows)} files ran whole on the GPU with top-1 within {TOLERANCE} points of the CPU path.")

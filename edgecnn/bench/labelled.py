@@ -87,6 +87,8 @@ def load_npz(path):
         raise DataError(f"cannot read {path} as an .npz labelled set: {e}.") from e
     if len(x) != len(y) or y.ndim != 1:
         raise DataError(f"{path}: 'x' has {len(x)} images but 'y' has shape {y.shape}; expected one label each.")
+    if not len(y):
+        raise DataError(f"{path} holds no images ('x' and 'y' are empty); give a labelled set with at least one.")
     return x, y.astype(np.int64), names
 
 

@@ -7,7 +7,8 @@ import time
 import numpy as np
 
 from edgecnn.bench.labelled import DataError
-from edgecnn.bench.model_file import ModelFileError, check_tflite, load_error
+from edgecnn.bench.model_file import ModelFileError, check_tflite, first_invoke_error, load_error
+from edgecnn.bench.quiet import without_info
 from edgecnn.bench.progress import bar
 
 
@@ -50,13 +51,26 @@ def from_output(y, detail):
     return y.astype(np.float32)
 
 
-def random_input(detail, rng):
-    """Random data that respects the tensor's dtype (and so its quantized range)."""
+INDEX_RANGE = 10     # int32/int64 inputs (indices, sizes: an embedding's GATHER) get 0 to INDEX_RANGE - 1
+
+
+def random_input(detail, rng, index_range=None):
+    """Random data that respects the tensor's dtype: 8- and 16-bit integers (quantized pixels, audio) over
+    their whole range; 32- and 64-bit integers, which hold indices and sizes, from 0 to index_range - 1
+    (default INDEX_RANGE: over the whole int32 range an embedding lookup reads outside its table)."""
     shape, dtype = detail["shape"], detail["dtype"]
     if np.issubdtype(dtype, np.integer):
+        if np.dtype(dtype).itemsize >= 4:
+            return rng.integers(0, index_range or INDEX_RANGE, size=shape, dtype=dtype)
         info = np.iinfo(dtype)
         return rng.integers(info.min, info.max, size=shape, endpoint=True, dtype=dtype)
     return rng.random(shape, dtype=np.float32).astype(dtype)
+
+
+def _index_range(ranges, name):
+    """The --index-range for input `name`: its own, else the one given without a name, else None."""
+    ranges = ranges or {}
+    return ranges.get(name, ranges.get(None))
 
 
 def resize_inputs(interp, shapes, path):
@@ -101,7 +115,7 @@ class Loaded:
     """A model ready to run, with its load figures: a TFLite Interpreter, or with `accelerator` (cpu or
     gpu) LiteRT's CompiledModel (see compiled.py)."""
 
-    def __init__(self, path, runtime, threads, xnnpack=True, input_shapes=None, accelerator=None):
+    def __init__(self, path, runtime, threads, xnnpack=True, input_shapes=None, accelerator=None, index_ranges=None):
         self.path = str(path)
         self.size = check_tflite(self.path)
         self.fully_accelerated = None
@@ -109,17 +123,18 @@ class Loaded:
         before = rss_mb()
         start = time.perf_counter()
         try:
-            self.interp = runtime.interpreter(self.path, threads, xnnpack)
-            resize_inputs(self.interp, input_shapes or {}, self.path)
-            if accelerator:
-                from edgecnn.bench.compiled import Compiled
+            with without_info():                   # the runtime's INFO notices; its warnings and errors stay
+                self.interp = runtime.interpreter(self.path, threads, xnnpack)
+                resize_inputs(self.interp, input_shapes or {}, self.path)
+                if accelerator:
+                    from edgecnn.bench.compiled import Compiled
 
-                self.engine = Compiled(self.path, runtime, threads, accelerator, self.interp)
-                self.fully_accelerated = self.engine.fully_accelerated
-                self.log, self.adapter = self.engine.log, self.engine.adapter
-            else:
-                self.interp.allocate_tensors()
-                self.engine = self.interp
+                    self.engine = Compiled(self.path, runtime, threads, accelerator, self.interp)
+                    self.fully_accelerated = self.engine.fully_accelerated
+                    self.log, self.adapter = self.engine.log, self.engine.adapter
+                else:
+                    self.interp.allocate_tensors()
+                    self.engine = self.interp
         except ModelFileError:
             raise
         except (ValueError, RuntimeError) as e:
@@ -128,10 +143,22 @@ class Loaded:
         self.inputs = self.interp.get_input_details()
         self.outputs = self.interp.get_output_details()
         rng = np.random.default_rng(0)
+        names = [d["name"] for d in self.inputs]
+        unknown = [n for n in (index_ranges or {}) if n is not None and n not in names]
+        if unknown:
+            raise ModelFileError(f"--index-range {unknown[0]}: {self.path} has no input of that name; its inputs "
+                                 f"are {', '.join(names)}.")
+        wide = {}
         for detail in self.inputs:
-            self.engine.set_tensor(detail["index"], random_input(detail, rng))
+            high = _index_range(index_ranges, detail["name"])
+            if np.issubdtype(detail["dtype"], np.integer) and np.dtype(detail["dtype"]).itemsize >= 4:
+                wide[detail["name"]] = high or INDEX_RANGE
+            self.engine.set_tensor(detail["index"], random_input(detail, rng, high))
         start = time.perf_counter()
-        self.engine.invoke()
+        try:
+            self.engine.invoke()
+        except (ValueError, RuntimeError) as e:
+            raise first_invoke_error(self.path, f"{runtime.name} {runtime.version}", e, wide) from None
         for detail in self.interp.get_output_details():
             self.engine.get_tensor(detail["index"])
         self.first_ms = (time.perf_counter() - start) * 1e3
@@ -181,11 +208,18 @@ def latency_stats(times_ms):
             "p99": float(np.percentile(t, 99)), "std": float(t.std()), "min": float(t.min()), "runs": int(t.size)}
 
 
-def benchmark(paths, runtime, threads=2, runs=50, warmup=5, data=None, **options):
+def benchmark(paths, runtime, threads=2, runs=50, warmup=5, data=None, guard=True, **options):
     """(figures for each model, resident memory growth over the timed runs in MB).
 
-    Latencies are taken interleaved (A B A B ...) so ratios hold on a noisy machine.
+    Latencies are taken interleaved (A B A B ...) so ratios hold on a noisy machine. With `guard`, every
+    file is first loaded and run once in a child process (guard.py), so a runtime's crash is one sentence.
     """
+    if guard:
+        from edgecnn.bench import guard as child
+
+        for path in paths:
+            check_tflite(str(path))           # the verifier's sentence first, without a child
+        child.check(paths, runtime, threads, options.get("xnnpack", True), options.get("index_ranges"))
     models = [Loaded(p, runtime, threads, **options) for p in paths]
     for _ in range(warmup):
         for m in models:

@@ -1,8 +1,10 @@
-"""Checks that a path is a whole TFLite flatbuffer before a runtime is asked to load it."""
+"""Checks that a path is a whole, undamaged TFLite flatbuffer before a runtime is asked to load it."""
 
 import os
 import re
 import struct
+
+from edgecnn.bench.verify import Damaged, verify
 
 
 class ModelFileError(ValueError):
@@ -23,6 +25,10 @@ def check_tflite(path):
     if root + 4 > size:
         raise ModelFileError(f"{path} is truncated ({size} bytes, its header points past the end); "
                              f"copy or convert it again.")
+    try:
+        verify(path)
+    except Damaged as e:
+        raise ModelFileError(f"{path} is damaged {e}; copy or convert it again.") from None
     return size
 
 
@@ -40,3 +46,13 @@ def load_error(path, runtime, error):
                               f"register its kernel in the runtime, or convert without custom ops.")
     first = text.splitlines()[0] if text else type(error).__name__
     return ModelFileError(f"{path} could not be loaded by {runtime}: {first.rstrip('.')}.")
+
+
+def first_invoke_error(path, runtime, error, ranges):
+    """One sentence for a model whose first inference fails on the bench's random input, naming the
+    integer inputs whose values the user can set (--index-range NAME=N). `ranges`: input name -> the N used."""
+    first = (str(error).strip().splitlines() or [type(error).__name__])[0].rstrip(".")
+    got = ", ".join(f"{name} got integers 0 to {high - 1}" for name, high in ranges.items())
+    hint = (f"; {got}: give the range its values must keep with --index-range {next(iter(ranges))}=N (0 to N-1)"
+            if ranges else "; check the file, or convert it again")
+    return ModelFileError(f"{path}: the first inference on {runtime} failed ({first[:200]}){hint}.")

@@ -23,6 +23,21 @@ def quiet_stderr(enabled=True):
         os.close(devnull)
 
 
+@contextmanager
+def without_info():
+    """The runtime's own log lines of a block, less its INFO notices ("Created TensorFlow Lite XNNPACK delegate
+    for CPU."): warnings and errors are written on, so a refusal reads as one line."""
+    log = None
+    try:
+        with captured_stderr() as log:
+            yield
+    finally:
+        kept = [line for line in (log.text if log else "").splitlines(keepends=True) if not line.startswith("INFO: ")]
+        if kept:
+            sys.stderr.write("".join(kept))
+            sys.stderr.flush()
+
+
 class Captured:
     text = ""
 

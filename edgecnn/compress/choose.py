@@ -75,8 +75,8 @@ def sparse_kernels_on_this_cpu():
     return True, "x86 CPU without AVX"
 
 
-def table(candidates, reference, budget, best):
-    """Markdown table of all candidates, with ratios to fp32."""
+def table(candidates, reference, budget, best, not_made=None):
+    """Markdown table of all candidates, with ratios to fp32; a row for each that could not be made."""
     lines = ["| variant | size | gzip | size vs fp32 | top-1 | vs fp32 (points) | median ms | latency vs fp32 | |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for c in candidates:
@@ -85,4 +85,6 @@ def table(candidates, reference, budget, best):
         lines.append(f"| {c.variant} | {c.bytes / 1024:.0f} KB | {c.gzip_bytes / 1024:.0f} KB | "
                      f"{c.bytes / reference.bytes:.2f}x | {100 * c.top1:.2f} % | {-loss:+.2f} | "
                      f"{c.median_ms:.3f} | {c.median_ms / reference.median_ms:.2f}x | {mark} |")
+    for variant, why in (not_made or {}).items():
+        lines.append(f"| {variant} | | | | | | | | not made: {why.replace('|', '/')} |")
     return "\n".join(lines)

@@ -20,9 +20,13 @@ def read_idx(path):
     if len(data) < 4 or data[:2] != b"\0\0" or data[2] not in _DTYPES:
         raise UserError(f"{path} is not an idx file (bad magic number).")
     ndim = data[3]
+    if len(data) < 4 + 4 * ndim:
+        raise UserError(f"{path} is cut short: its header names {ndim} dimensions but the file has {len(data)} "
+                        f"bytes; download or copy it again.")
     shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
     dtype = np.dtype(_DTYPES[data[2]])
     body = data[4 + 4 * ndim:]
     if len(body) != int(np.prod(shape)) * dtype.itemsize:
-        raise UserError(f"{path} is truncated: header says {shape}, body has {len(body)} bytes.")
+        raise UserError(f"{path} is truncated: its header says {shape}, its body has {len(body)} bytes; download "
+                        f"or copy it again.")
     return np.frombuffer(body, dtype=dtype).reshape(shape)

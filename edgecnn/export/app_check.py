@@ -11,6 +11,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgecnn.artifacts import read_json
 from edgecnn.errors import UserError
 
 TARGETS = ("best.tflite", "int8.tflite")
@@ -81,7 +82,7 @@ def check(path, python, samples):
         subprocess.run([sys.executable, "-m", "edgecnn.bench", str(model), "--data", str(subset), "--runs", "1",
                         "--warmup", "0", "--threads", "1", "--json", str(bench), "--quiet"],
                        check=True, capture_output=True)
-        ours = json.loads(bench.read_text())["models"][0]["accuracy"]["top1"]
+        ours = read_json(bench)["models"][0]["accuracy"]["top1"]
         task = _json([str(python), str(RUNNER), str(model), str(subset)], f"the Task Library on {path}")
     if "error" in task:
         return Result("FAIL", f"{path}: the Task Library refused the bundle: {task['error']}")

@@ -42,7 +42,7 @@ def _describe(t, types):
     q = t.quantization
     scale = list(q.scale) if q is not None and q.scale is not None else []
     zero = list(q.zeroPoint) if q is not None and q.zeroPoint is not None else []
-    return {"name": t.name.decode(), "dtype": types[t.type].lower(),
+    return {"name": t.name.decode(errors="replace"), "dtype": types[t.type].lower(),
             "shape": [int(d) for d in (t.shape if t.shape is not None else [])],
             "scale": [float(s) for s in scale], "zero_point": [int(z) for z in zero]}
 
@@ -75,10 +75,10 @@ def read(path):
     def op_name(op):
         code = model.operatorCodes[op.opcodeIndex]
         builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
-        return code.customCode.decode() if builtin == schema.BuiltinOperator.CUSTOM else builtins[builtin]
+        return code.customCode.decode(errors="replace") if builtin == schema.BuiltinOperator.CUSTOM else builtins[builtin]
 
     ops = Counter(op_name(op) for g in model.subgraphs for op in (g.operators or []))
-    sizes = [(t.name.decode(), _tensor_bytes(t, types)) for t in graph.tensors]
+    sizes = [(t.name.decode(errors="replace"), _tensor_bytes(t, types)) for t in graph.tensors]
     steps = [([int(i) for i in op.inputs], [int(o) for o in op.outputs]) for op in (graph.operators or [])]
     live = arena.lifetimes(sizes, steps, [int(i) for i in graph.inputs], [int(o) for o in graph.outputs], constant)
     _, planned = arena.plan(live)
@@ -87,7 +87,7 @@ def read(path):
                     [_describe(graph.tensors[i], types) for i in graph.inputs],
                     [_describe(graph.tensors[i], types) for i in graph.outputs],
                     ops, weights, planned, arena.lower_bound(live), len(model.subgraphs),
-                    metadata.read(data), [m.name.decode() for m in (model.metadata or [])])
+                    metadata.read(data), [m.name.decode(errors="replace") for m in (model.metadata or [])])
 
 
 def _tensor_line(t):

@@ -11,6 +11,7 @@ flatbuffers library; the graph and the weights are carried over unchanged (the t
 """
 
 import io
+import struct
 import zipfile
 from dataclasses import dataclass, field
 
@@ -121,7 +122,7 @@ def write(data, md):
     operators are carried over as they are."""
     schema = _schema()
     model = schema.ModelT.InitFromPackedBuf(bytearray(strip(data)), 0)
-    model.metadata = [m for m in (model.metadata or []) if m.name.decode() != NAME] if model.metadata else []
+    model.metadata = [m for m in (model.metadata or []) if m.name.decode(errors="replace") != NAME] if model.metadata else []
     buffer = schema.BufferT()
     buffer.data = list(_model_metadata(md))
     model.buffers.append(buffer)
@@ -157,7 +158,7 @@ def _root(buf):
 
 def _string(t, slot):
     o = t.Offset(4 + 2 * slot)
-    return t.String(o + t.Pos).decode() if o else ""
+    return t.String(o + t.Pos).decode(errors="replace") if o else ""
 
 
 def _tables(t, slot):
@@ -179,12 +180,24 @@ def _float_list(t, slot):
 
 
 def read(data):
-    """The Metadata of a .tflite file, or None when it has none. Labels come from the appended zip."""
+    """The Metadata of a .tflite file, or None when it has none. Labels come from the appended zip.
+    The model's own tables are verified before (bench/verify.py); its metadata buffer is a flatbuffer
+    of another schema, so a damaged one is caught here as one sentence."""
+    try:
+        return _read(data)
+    except (struct.error, IndexError, ValueError, AttributeError, zipfile.BadZipFile) as e:
+        if isinstance(e, UserError):
+            raise
+        raise UserError(f"the model's {NAME} buffer (its metadata) is damaged ({type(e).__name__}); write it "
+                        f"again with `edgecnn metadata`, or export the model again.") from None
+
+
+def _read(data):
     schema = _schema()
     model = schema.Model.GetRootAs(bytearray(strip(data)), 0)
     for i in range(model.MetadataLength()):
         entry = model.Metadata(i)
-        if entry.Name().decode() != NAME:
+        if entry.Name().decode(errors="replace") != NAME:
             continue
         buf = model.Buffers(entry.Buffer()).DataAsNumpy().tobytes()
         if buf[4:8] != IDENTIFIER:

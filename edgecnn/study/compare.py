@@ -7,7 +7,6 @@ three epochs). Each recipe's `edgecnn optimize` has already measured its files' 
 MACs, counted on the zoo's Keras model.
 """
 
-import json
 import platform
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgecnn.artifacts import read_json
 from edgecnn.errors import UserError
 from edgecnn.study.table import Row, markdown, reference_row, to_csv
 
@@ -59,8 +59,8 @@ def find_builds(root, study):
         if not summary.is_file():
             raise UserError(f"{summary} is missing: every model of the study needs its best.tflite; run "
                             f"`make {folder}/best.tflite` or `{make_command(study)}`.")
-        chosen = json.loads(summary.read_text())
-        build = Build(folder, json.loads((folder / "recipe.json").read_text()), chosen["best"],
+        chosen = read_json(summary)
+        build = Build(folder, read_json(folder / "recipe.json"), chosen["best"],
                       {c["variant"]: c["top1"] for c in chosen["candidates"]})
         for variant in build.variants():
             if variant not in build.top1 or not build.file(variant).is_file():
@@ -89,7 +89,7 @@ def bench_all(builds, json_path):
     status = subprocess.call(argv)
     if status:
         raise UserError(f"the benchmark of the study's {len(files)} files failed (exit {status}); see above.")
-    return json.loads(Path(json_path).read_text())
+    return read_json(json_path)
 
 
 def size_of(build, classes):

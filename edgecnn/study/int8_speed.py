@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgecnn.artifacts import atomic_write
 from edgecnn.study.compare import cpu_name
 from edgecnn.study.peer import measure, write
 
@@ -67,7 +68,7 @@ def run(names, repeats):
             paths = []
             for fmt in ("fp32", "int8"):
                 path = folder / f"{name}-{fmt}.tflite"
-                path.write_bytes(convert.convert(model, fmt, images if fmt == "int8" else None))
+                atomic_write(path, convert.convert(model, fmt, images if fmt == "int8" else None))
                 paths.append(str(path))
             medians, runtime = measure(paths, repeats)
             ratio = statistics.median(m[1] / m[0] for m in medians)

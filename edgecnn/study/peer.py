@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgecnn.artifacts import atomic_write
 from edgecnn.study.compare import cpu_name
 
 SIZE, CLASSES = (224, 224, 3), 1000
@@ -105,7 +106,7 @@ def run(names, repeats):
         for who, files in (("ours", our_files), ("peer", peer_files)):
             for fmt, blob in files.items():
                 path = folder / f"{who}-{fmt}.tflite"
-                path.write_bytes(blob)
+                atomic_write(path, blob)
                 paths.append(str(path))
         medians, runtime = measure(paths, repeats)
         per_file = {path: statistics.median(m[i] for m in medians) for i, path in enumerate(paths)}

@@ -2,6 +2,7 @@
 area proportional to file size; the Pareto front drawn through the rows no other row beats. Models and
 variants are named in two legends (36 labels on the points overlap)."""
 
+from edgecnn.artifacts import atomic_path
 from edgecnn.study.table import pareto
 
 
@@ -42,5 +43,7 @@ def plot(rows, path, title):
     ax.set_title(f"{title}\nmarker area proportional to file size", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120, bbox_inches="tight", bbox_extra_artists=[by_model, by_variant])   # outside the axes
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight",
+                    bbox_extra_artists=[by_model, by_variant])   # the legends sit outside the axes
     plt.close(fig)
