@@ -120,9 +120,11 @@ def test_a_runtime_that_crashes_on_a_file_is_one_sentence(tiny_models, tmp_path,
     fake.mkdir()
     (fake / "__init__.py").write_text("")
     (fake / "interpreter.py").write_text("import os\n\n\nclass Interpreter:\n    def __init__(self, *a, **k):\n"
+                                         "        os.write(2, b'INFO: a notice\\nfree(): invalid pointer\\n')\n"
                                          "        os.abort()\n")
     runtime = pick_runtime("litert")
     monkeypatch.syspath_prepend(str(tmp_path))
     path = tiny_models[1]["int8"]
-    with pytest.raises(ModelFileError, match=rf"^{path}: litert \S+ was killed by SIGABRT loading and running it once"):
+    with pytest.raises(ModelFileError, match=rf"^{path}: litert \S+ was killed by SIGABRT loading and running it once "
+                                             r"\(its last words: free\(\): invalid pointer\)"):
         guard.check([path], runtime, 1)

@@ -35,7 +35,7 @@ def check(paths, runtime, threads, xnnpack=True, index_ranges=None):
     ranges = json.dumps([[name, high] for name, high in (index_ranges or {}).items()])
     proc = subprocess.run([sys.executable, "-m", "edgecnn.bench.guard", runtime.name, str(threads), str(int(xnnpack)),
                            ranges, *map(str, paths)], capture_output=True, text=True, preexec_fn=_memory_cap,
-                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "EDGECNN_RUNTIME_LOG": "1"})
     if proc.returncode == 0:
         return
     ran = {line[4:] for line in proc.stdout.splitlines() if line.startswith("ran ")}
