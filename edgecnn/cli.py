@@ -457,7 +457,7 @@ def _make_each(targets):
     if not Path("Makefile").is_file():
         return {t: "it does not exist and there is no Makefile here to build it" for t in targets
                 if not Path(t).is_file()}
-    venv = Path(sys.prefix)
+    venv = Path(sys.prefix)   # this interpreter's environment is set up: make must not redo it
     proc = subprocess.Popen(["make", "--no-print-directory", "-k", f"VENV={venv}", "-o", f"{venv}/.installed", *targets],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
@@ -482,20 +482,13 @@ def _make_each(targets):
 
 
 def _make(targets):
-    """Build `targets` with the project's Makefile (exactly the missing or stale work)."""
-    import subprocess
-    from pathlib import Path
-
-    if not Path("Makefile").is_file():
-        missing = [t for t in targets if not Path(t).is_file()]
-        if missing:
-            raise UserError(f"{missing[0]} does not exist and there is no Makefile here to build it; "
-                            f"run edgecnn in the project folder.")
-        return
-    venv = Path(sys.prefix)   # this interpreter's environment is set up: make must not redo it
-    status = subprocess.call(["make", "--no-print-directory", f"VENV={venv}", "-o", f"{venv}/.installed", *targets])
-    if status:
-        raise UserError(f"make could not build the candidates (exit {status}); see its output above.")
+    """Build `targets` with the project's Makefile (exactly the missing or stale work); UserError naming the
+    first that could not be built and why."""
+    failed = _make_each(targets)
+    if failed:
+        target, why = next(iter(failed.items()))
+        raise UserError(f"{target} could not be built ({why.rstrip('.')}); see the output above, or run edgecnn "
+                        f"in the project folder.")
 
 
 @main.command()

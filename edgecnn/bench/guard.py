@@ -6,7 +6,7 @@ corruption" where tflite-runtime 2.14 refused the file. Such a crash ends only t
 parent names the file in one sentence. The child's address space is capped at the machine's memory, so
 a file that asks for more fails in the child instead of waking the kernel's OOM killer.
 
-    python -m edgecnn.bench.guard RUNTIME THREADS XNNPACK RANGES MODEL.tflite ...   (the child; prints "ran PATH")
+The child is edgecnn/bench/guard_child.py (it loads files with measure.Loaded, which calls check() here).
 """
 
 import json
@@ -33,7 +33,7 @@ def _memory_cap():
 def check(paths, runtime, threads, xnnpack=True, index_ranges=None):
     """ModelFileError naming the first of `paths` that kills `runtime` when loaded and run once."""
     ranges = json.dumps([[name, high] for name, high in (index_ranges or {}).items()])
-    proc = subprocess.run([sys.executable, "-m", "edgecnn.bench.guard", runtime.name, str(threads), str(int(xnnpack)),
+    proc = subprocess.run([sys.executable, "-m", "edgecnn.bench.guard_child", runtime.name, str(threads), str(int(xnnpack)),
                            ranges, *map(str, paths)], capture_output=True, text=True, preexec_fn=_memory_cap,
                           env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "EDGECNN_RUNTIME_LOG": "1"})
     if proc.returncode == 0:
@@ -47,23 +47,3 @@ def check(paths, runtime, threads, xnnpack=True, index_ranges=None):
     raise ModelFileError(f"{culprit}: {runtime.name} {runtime.version} {how} loading and running it once{said}; the "
                          f"file is damaged in a way its structure does not show, or hits a bug of that runtime: "
                          f"convert it again, or try the other runtime (--runtime).")
-
-
-def main(argv):
-    from edgecnn.bench.measure import Loaded
-    from edgecnn.bench.runtime import pick_runtime
-
-    name, threads, xnnpack, ranges, *paths = argv
-    runtime = pick_runtime(name)
-    index_ranges = {name: high for name, high in json.loads(ranges)}
-    for path in paths:
-        try:
-            Loaded(path, runtime, int(threads), xnnpack=xnnpack == "1", index_ranges=index_ranges)
-        except Exception:            # noqa: BLE001 - a refusal is the parent's to report, as it always is
-            pass
-        print(f"ran {path}", flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -217,8 +217,6 @@ def benchmark(paths, runtime, threads=2, runs=50, warmup=5, data=None, guard=Tru
     if guard:
         from edgecnn.bench import guard as child
 
-        for path in paths:
-            check_tflite(str(path))           # the verifier's sentence first, without a child
         child.check(paths, runtime, threads, options.get("xnnpack", True), options.get("index_ranges"))
     models = [Loaded(p, runtime, threads, **options) for p in paths]
     for _ in range(warmup):

@@ -77,7 +77,7 @@ class Table:
             _Lazy(self.buf, start + 4, count, fmt)
 
     def span(self, slot, what):
-        """(start, length) of a [ubyte] vector, or None; a string's terminating zero is checked too."""
+        """(start, length) of a [ubyte] vector (a string's bytes too: string() checks its terminating zero), or None."""
         start = self.target(slot, what)
         if start is None:
             return None
