@@ -25,7 +25,7 @@ PYTEST_ARGS ?=
 # pytest-xdist processes: much of a test runs on one core (TF import, the converter, make, subprocesses)
 TEST_WORKERS ?= 2
 
-.PHONY: setup data demo test clean device-check compare app-check transfer gpu-check gpu-check-training gpu-check-delegate peer int8-speed reference stem-trade
+.PHONY: setup data demo test clean device-check compare app-check transfer gpu-check gpu-check-training gpu-check-delegate peer int8-speed reference stem-trade ablation
 .SECONDARY:
 
 setup: $(VENV)/.installed $(if $(GPU),$(VENV)/.installed-gpu)
@@ -148,6 +148,14 @@ endif
 
 -include $(wildcard build/*/deps.mk)
 
+# A goal's recipe never checked before: its deps.mk is made (by check) and read before anything is built,
+# so the starting weights and distillation teachers it names under build/ are made first.
+GOAL_RECIPES := $(sort $(foreach g,$(MAKECMDGOALS),$(if $(filter build/%,$(g)),$(word 2,$(subst /, ,$(g))))))
+NEW_DEPS := $(foreach r,$(GOAL_RECIPES),$(if $(wildcard recipes/$(r).yaml),$(if $(wildcard build/$(r)/deps.mk),,build/$(r)/deps.mk)))
+-include $(NEW_DEPS)
+$(NEW_DEPS): build/%/deps.mk: | $(VENV)/.installed
+	$(EDGECNN) check recipes/$*.yaml
+
 # A stage's config is rewritten by check only when its sections change; recipe.json comes first (order-only),
 # and make reads the stage file's time after check ran: an unchanged stage leaves its artifacts up to date.
 STAGES := data train fp32 fp16 dynamic int8 int16x8 prune qat cluster bench optimize export
@@ -247,6 +255,15 @@ STEM_FILES := $(foreach m,$(STEM_MODELS),$(foreach r,compare_$(m) stride2_$(m),$
 stem-trade: setup data
 	$(MAKE) --no-print-directory -j2 --output-sync=target $(STEM_FILES)
 	$(PY) -m edgecnn.study.stem
+
+# What each training choice buys: recipes/ablation_<n>_<choice>.yaml, each one choice on top of the row it
+# names, on one model and budget (recipes/_ablation.yaml); top-1 of fp32 and int8 on all test images:
+# reports/ablation.md, .json (docs/training.md). The distillation row's teacher is build/best_edge/model.keras,
+# which make trains first when it is missing (about 45 minutes on 2 cores).
+ABLATION_FILES := $(foreach r,$(patsubst recipes/%.yaml,%,$(wildcard recipes/ablation_*.yaml)),$(addprefix build/$(r)/,fp32.tflite int8.tflite testset.npz))
+ablation: setup data
+	$(MAKE) --no-print-directory $(ABLATION_FILES)
+	$(PY) -m edgecnn.study.ablation
 
 # make gpu-check: the GPU verified in two halves that run apart (docs/gpu.md); without a GPU each says
 # so in one sentence and exits 2 before building anything.

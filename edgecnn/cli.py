@@ -98,19 +98,26 @@ def check(recipe_path):
 def _deps(recipe, inputs):
     """Make rules: recipe.json depends on every file and folder the recipe reads (a folder's time changes when
     a file is added or removed); an empty rule for each, so a deleted one means 'check again', not an error.
-    Starting weights under build/ are Make targets themselves: model.keras waits for them."""
+    Starting weights and distillation teachers under build/ are Make targets themselves: model.keras
+    depends on them."""
     def esc(path):
         return str(path).replace("$", "$$").replace(" ", "\\ ").replace("#", "\\#")
 
     build = [p for p in inputs["model"] if Path(p).parts[:1] == ("build",)]
     files = [p for section in inputs.values() for p in section if p not in build]
     folders = sorted({str(Path(p).parent) for p in files} | {str(Path(p).parent.parent) for p in files})
-    weights = recipe["model"]["weights"]
-    if weights and Path(weights).parts[:1] == ("build",) and weights not in build:
-        build.append(weights)
+    from edgecnn.train_options import teachers
+
+    for start in [recipe["model"]["weights"], *teachers(recipe["train"])]:     # starting weights, teachers
+        if start and Path(start).parts[:1] == ("build",) and start not in build:
+            build.append(start)
     target = recipe.build_dir / "recipe.json"
     lines = [f"# written by edgecnn check {recipe.path}: the files it reads"]
-    lines += [f"{target}: {esc(p)}" for p in folders + files + build]
+    lines += [f"{target}: {esc(p)}" for p in folders + files]
+    # model.keras itself depends on the models it starts from or learns from: made first when missing
+    # (through recipe.json a missing one, secondary like every target here, would not be), and a newer
+    # one trains it again
+    lines += [f"{recipe.build_dir / 'model.keras'}: {esc(p)}" for p in build]
     lines += [f"{esc(p)}:" for p in folders + files]
     return "\n".join(lines) + "\n"
 

@@ -30,9 +30,13 @@ class Field:
     default: object = None
     choices: tuple = ()
     low: float = None         # inclusive lower bound
-    high: float = None        # exclusive upper bound
+    high: float = None        # exclusive upper bound (inclusive with closed=True)
     optional: bool = False    # may be null
     required: bool = False
+    closed: bool = False      # high is allowed
+    # left out of the stage configs at its default: an option added later does not rebuild what recipes
+    # that never set it already built
+    quiet: bool = False
 
 
 SCHEMA = {
@@ -68,6 +72,15 @@ SCHEMA = {
         "bn_recalibration": Field("int", 0, low=0, high=100_000),
         "freeze_backbone_epochs": Field("int", 0, low=0, high=10_000),   # train the classifier alone first
         "fine_tune_learning_rate": Field("float", None, low=1e-8, high=10.0, optional=True),
+        # training choices (edgecnn/train_options.py); each default changes nothing
+        "crop_padding": Field("int", 0, low=0, high=65, quiet=True),        # pixels: pad, then crop at random
+        "erasing": Field("float", 0.0, low=0.0, high=1.0, closed=True, quiet=True),   # random erasing's probability
+        "mixup": Field("float", 0.0, low=0.0, high=10.0, closed=True, quiet=True),    # Beta(a, a) of mixup
+        "cutmix": Field("float", 0.0, low=0.0, high=10.0, closed=True, quiet=True),   # Beta(a, a) of CutMix
+        "warmup_epochs": Field("int", 0, low=0, high=10_000, quiet=True),   # linear warm-up from 0
+        "weight_decay": Field("float", 0.0, low=0.0, high=1.0, quiet=True),  # decoupled (AdamW, SGDW)
+        "ema": Field("float", 0.0, low=0.0, high=1.0, quiet=True),           # momentum of the weights' average
+        "distill": Field("dict", None, optional=True, quiet=True),          # teacher, temperature, weight
     },
     "calibration": {
         "path": Field("path", "calib_data/fashion_mnist"),
@@ -161,6 +174,9 @@ class Recipe:
         for section in STAGES[stage]:
             if fingerprints.get(section):
                 out[section] = {**out[section], "files_sha256": fingerprints[section]}
+            out[section] = {key: value for key, value in out[section].items()
+                            if not (key in SCHEMA[section] and SCHEMA[section][key].quiet
+                                    and value == SCHEMA[section][key].default)}
         return out
 
     def input_paths(self):
@@ -191,8 +207,9 @@ def input_files(recipe):
         from edgecnn.data.calibration import all_images
 
         out["calibration"] = all_images(str(cal))
-    for key in ("weights", "file"):
-        value = recipe["model"][key]
+    from edgecnn.train_options import teachers
+
+    for value in [recipe["model"]["weights"], recipe["model"]["file"], *teachers(recipe["train"])]:
         if value and value != "imagenet" and Path(value).exists():
             path = Path(value)
             out["model"] += [str(f) for f in sorted(path.rglob("*")) if f.is_file()] if path.is_dir() else [str(path)]
@@ -242,8 +259,10 @@ def _check(where, field, value):
     for item in items:
         if field.choices and item not in field.choices:
             raise UserError(f"{where}: got {item!r}, expected one of {', '.join(map(str, field.choices))}.")
-    if field.low is not None and value < field.low or field.high is not None and value >= field.high:
-        bound = f"at least {field.low:g}" if field.high is None else f"in [{field.low:g}, {field.high:g})"
+    too_high = field.high is not None and (value > field.high if field.closed else value >= field.high)
+    if field.low is not None and value < field.low or too_high:
+        bound = (f"at least {field.low:g}" if field.high is None else
+                 f"in [{field.low:g}, {field.high:g}{']' if field.closed else ')'}")
         raise UserError(f"{where}: got {value!r}, expected a value {bound}.")
     return value
 
@@ -273,6 +292,9 @@ def validate(raw, source):
         out["train"]["epochs"] = 0             # your own model goes in as it is unless a train section says so
     _check_model(out, source)
     _check_compress(out, source)
+    from edgecnn.train_options import check_train
+
+    check_train(out, source)
     return out
 
 

@@ -17,22 +17,54 @@ from edgecnn.data.datasets import load_splits
 from edgecnn.data.pipeline import make_dataset
 from edgecnn.keras_file import load_trained  # noqa: F401  (edgecnn.train.load_trained, as callers use it)
 from edgecnn.tf import keras, tf
+from edgecnn.train_options import distill_settings, is_mixing
 from edgecnn.zoo import build_model
 
 
+def make_schedule(cfg, steps_per_epoch):
+    """The learning rate: a float (constant) or Keras' CosineDecay, with warm-up when cfg asks for it."""
+    lr, warm = cfg["learning_rate"], cfg.get("warmup_epochs", 0) * steps_per_epoch
+    if cfg["schedule"] == "constant" and not warm:
+        return lr
+    return keras.optimizers.schedules.CosineDecay(0.0 if warm else lr, decay_steps=max(cfg["epochs"] * steps_per_epoch - warm, 1),
+                                                  alpha=0.0 if cfg["schedule"] == "cosine" else 1.0,
+                                                  warmup_target=lr if warm else None, warmup_steps=warm)
+
+
 def make_optimizer(cfg, steps_per_epoch):
-    lr = cfg["learning_rate"]
-    if cfg["schedule"] == "cosine":
-        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=cfg["epochs"] * steps_per_epoch)
+    """The optimizer and schedule of `cfg` (train's keys). train.warmup_epochs, weight_decay and ema apply
+    when present: fine-tuning passes plain(cfg) instead (edgecnn/train_options.py says why).
+
+    Warm-up is Keras' CosineDecay from 0 to the rate over the warm-up steps, then the cosine (or, with
+    alpha 1, the constant rate); decay is Keras' decoupled weight_decay, biases and batch-norm's gamma
+    and beta excluded; the average is Keras' use_ema, which fit() writes into the weights at its end."""
+    lr = make_schedule(cfg, steps_per_epoch)
+    extra = {}
+    if cfg.get("weight_decay"):
+        extra["weight_decay"] = cfg["weight_decay"]
+    if cfg.get("ema"):
+        extra.update(use_ema=True, ema_momentum=cfg["ema"])
     if cfg["optimizer"] == "sgd":
-        return keras.optimizers.SGD(lr, momentum=0.9, nesterov=True)
-    return {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}[cfg["optimizer"]](lr)
+        optimizer = keras.optimizers.SGD(lr, momentum=0.9, nesterov=True, **extra)
+    else:
+        optimizer = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}[cfg["optimizer"]](lr, **extra)
+    if extra.get("weight_decay"):
+        optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    return optimizer
 
 
-def make_loss(smoothing, classes):
-    """Cross-entropy on the integer labels the data pipeline yields. `train.label_smoothing` > 0 moves
-    that share of each label's mass evenly onto all classes (Szegedy et al. 2016, Inception v3), through
-    Keras' own categorical cross-entropy on one-hot labels."""
+def plain(cfg):
+    """train's settings without the choices fine-tuning leaves out (edgecnn/train_options.py)."""
+    return {**cfg, "warmup_epochs": 0, "weight_decay": 0.0, "ema": 0.0, "crop_padding": 0, "erasing": 0.0,
+            "mixup": 0.0, "cutmix": 0.0, "distill": None}
+
+
+def make_loss(smoothing, classes, onehot=False):
+    """Cross-entropy on the labels the data pipeline yields: integers, or one-hot vectors when mixup or
+    CutMix mix them. `train.label_smoothing` > 0 moves that share of each label's mass evenly onto all
+    classes (Szegedy et al. 2016, Inception v3), through Keras' own categorical cross-entropy."""
+    if onehot:
+        return keras.losses.CategoricalCrossentropy(label_smoothing=smoothing)
     if not smoothing:
         return keras.losses.SparseCategoricalCrossentropy()
 
@@ -41,6 +73,21 @@ def make_loss(smoothing, classes):
         return keras.losses.categorical_crossentropy(onehot, y_pred, label_smoothing=smoothing)
 
     return smoothed_crossentropy
+
+
+def describe_choices(cfg):
+    """The training choices in effect, for the log: 'crop 4 px, erasing 0.5, ...' or ''."""
+    from edgecnn.train_options import distill_settings
+
+    said = [f"{name} {cfg[key]:g}{unit}" for key, name, unit in
+            (("crop_padding", "crop", " px"), ("erasing", "erasing", ""), ("mixup", "mixup", ""),
+             ("cutmix", "cutmix", ""), ("warmup_epochs", "warm-up", " epoch(s)"),
+             ("weight_decay", "weight decay", ""), ("ema", "EMA", "")) if cfg.get(key)]
+    distill = distill_settings(cfg)
+    if distill:
+        said.append(f"distilled from {', '.join(distill['teacher'])} (T {distill['temperature']:g}, weight "
+                    f"{distill['weight']:g})")
+    return ", ".join(said)
 
 
 class EpochLog(keras.callbacks.Callback):
@@ -83,6 +130,23 @@ def make_model(recipe, class_names, load=True):
         return load_own(spec["file"], shape, len(class_names))
     return build_model(spec["name"], shape, len(class_names), spec["options"], weights=spec["weights"], load=load,
                        class_names=class_names)
+
+
+def distilling(model, cfg, input_shape, data):
+    """The model fit() trains: the student itself, or a Distiller around it (edgecnn/distill.py)."""
+    settings = distill_settings(cfg)
+    if not settings:
+        return model
+    from edgecnn.distill import Distiller, load_teachers
+    from edgecnn.errors import UserError
+
+    if len(model.outputs) > 1:
+        raise UserError(f"train.distill: {model.name} has {len(model.outputs)} outputs (auxiliary classifiers); "
+                        f"distillation takes a student with one output.")
+    teachers = load_teachers(settings["teacher"], input_shape, data.classes, data.class_names)
+    distiller = Distiller(model, teachers, settings["temperature"], settings["weight"])
+    distiller(tf.zeros((1, *input_shape)))         # built, as BackupAndRestore needs before fit()
+    return distiller
 
 
 def _plain_copy(model, recipe, class_names):
@@ -183,15 +247,19 @@ def train(recipe, verbose=None, strategy_name=None, progress=None):
         claim_checkpoints(recipe, backup)
     with strategy.scope():
         model = make_model(recipe, data.class_names)
+        fitted = distilling(model, cfg, recipe["dataset"]["input_shape"], data)
     heads = len(model.outputs)      # > 1: training-only auxiliary classifiers (GoogLeNet), weighted 0.3
+    options = {**cfg, "classes": data.classes}
     train_ds = make_dataset(data.x_train, data.y_train, batch, True, cfg["augmentation"], cfg["seed"], heads,
-                            shard=workers > 1)
-    val_ds = make_dataset(data.x_val, data.y_val, 512, False, outputs=heads, shard=workers > 1)
+                            shard=workers > 1, options=options)
+    val_ds = make_dataset(data.x_val, data.y_val, 512, False, outputs=heads, shard=workers > 1, options=options)
     where = "GPU" if tf.config.list_logical_devices("GPU") else "CPU"
     print(f"training {model.name}: {model.count_params():,} parameters, {len(data.x_train):,} images, "
           f"{cfg['epochs']} epochs on {strategy.num_replicas_in_sync} replica(s) ({where}"
           f"{f', {workers} workers' if workers > 1 else ''}), global batch {batch}, learning rate {lr:g}"
           f"{', mixed_float16' if mixed else ''}{', XLA' if xla else ''}", flush=True)
+    if describe_choices(cfg):
+        print(f"training choices: {describe_choices(cfg)}", flush=True)
     schedule = phases({**cfg, "learning_rate": lr})
     for number, (first, last, rate, backbone) in enumerate(schedule):
         done = backup / f"phase{number}.weights.h5"      # a finished phase is not trained again on resume
@@ -205,8 +273,8 @@ def train(recipe, verbose=None, strategy_name=None, progress=None):
             print(f"epochs {first + 1}-{last}: " + ("every layer but batch-norm" if backbone else
                   "the classifier alone, the backbone frozen") + f", learning rate {rate:g}", flush=True)
         with strategy.scope():
-            model.compile(optimizer=make_optimizer({**cfg, "learning_rate": rate, "epochs": last - first}, steps),
-                          loss=make_loss(cfg["label_smoothing"], data.classes),
+            fitted.compile(optimizer=make_optimizer({**cfg, "learning_rate": rate, "epochs": last - first}, steps),
+                          loss=make_loss(cfg["label_smoothing"], data.classes, is_mixing(cfg)),
                           loss_weights=[1.0] + [0.3] * (heads - 1) if heads > 1 else None,
                           metrics=["accuracy"], jit_compile=xla or None)
         log = EpochLog(backup / "history.json")
@@ -214,7 +282,7 @@ def train(recipe, verbose=None, strategy_name=None, progress=None):
         # In a cluster only the chief keeps it; BackupAndRestore keeps one folder a worker (chief/, workertemp_N/).
         state = backup / f"phase{number}" if number else backup
         callbacks = ([log] if chief else []) + [keras.callbacks.BackupAndRestore(str(state))]
-        model.fit(train_ds, validation_data=val_ds, initial_epoch=first, epochs=last, callbacks=callbacks,
+        fitted.fit(train_ds, validation_data=val_ds, initial_epoch=first, epochs=last, callbacks=callbacks,
                   verbose=(1 if sys.stdout.isatty() else 2) if verbose is None else verbose)
         if chief and number < len(schedule) - 1:
             model.save_weights(done)

@@ -156,3 +156,38 @@ def test_compare_on_an_empty_build_says_which_make_target_fills_it(tmp_path):
     assert proc.stderr.strip().splitlines()[-1] == (
         f"edgecnn: error: {tmp_path / 'build'}/ has no compare_* builds to compare; run `make compare`, which "
         f"builds them from recipes/compare_*.yaml.")
+
+
+def test_each_ablation_row_adds_one_choice_to_the_row_it_names(monkeypatch):
+    """make ablation's rows: every recipe differs from its base row in train: alone, the table says how."""
+    from conftest import ROOT
+    from edgecnn import recipe as recipes
+    from edgecnn.study.ablation import added, rows
+
+    monkeypatch.chdir(ROOT)
+    found = rows()
+    assert found[0] == ("ablation_0_baseline", None) and len(found) >= 6
+    loaded = {name: recipes.load(f"recipes/{name}.yaml").data for name, _ in found}
+    for name, parent in found[1:]:
+        assert parent in loaded, name
+        mine, base = loaded[name], loaded[parent]
+        assert {s for s in mine if mine[s] != base[s]} == {"train"}, name
+        assert added(mine["train"], base["train"]) not in ("", "baseline")
+    assert added(loaded["ablation_3_warmup_decay"]["train"], loaded["ablation_2_erasing"]["train"]) == \
+        "warmup_epochs: 1, weight_decay: 0.02"
+
+
+def test_ablation_table_calls_a_change_within_the_noise_no_clear_change():
+    from edgecnn.study.ablation import markdown
+
+    def row(name, parent, fp32, int8):
+        return {"recipe": name, "on_top_of": parent, "adds": name, "train_minutes": 1.0,
+                "fp32": {"top1": fp32, "bytes": 1}, "int8": {"top1": int8, "bytes": 1}}
+
+    report = {"date": "d", "cpu": "c", "runtime": "r", "model": {"name": "m", "options": {}}, "epochs": 3,
+              "train_images": 30000, "test_images": 10000,
+              "rows": [row("a", None, 0.90, 0.899), row("b", "a", 0.91, 0.905), row("c", "b", 0.911, 0.91),
+                       row("d", "b", 0.90, 0.90)]}
+    lines = markdown(report).splitlines()
+    assert "| b | b | a | 91.00 % | 90.50 % | -0.50 | +1.00 | helps |" in lines[5]
+    assert "| +0.10 | no clear change |" in lines[6] and "| -1.00 | hurts |" in lines[7]

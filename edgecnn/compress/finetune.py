@@ -17,9 +17,9 @@ def finetune(recipe, make_model, epochs, learning_rate, callbacks=(), verbose=No
     2.5 points below fp32, further down than pruned-80-int8), validation accuracy swinging ~1.5 points
     from epoch to epoch.
     """
-    from edgecnn.train import make_optimizer
+    from edgecnn.train import make_optimizer, plain
 
-    cfg = recipe["train"]
+    cfg = plain(recipe["train"])
     keras.utils.set_random_seed(cfg["seed"])
     data = load_splits(recipe["dataset"], cfg["seed"])
     # the recipe's strategy; multi-worker needs a cluster, so a single process fine-tunes on its own devices

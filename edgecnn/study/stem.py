@@ -8,18 +8,16 @@ Micro needs for the int8 file (its own interpreter, bisected to 16 bytes).
     python -m edgecnn.study.stem [--runs 100]     (the files first: make stem-trade)   -> reports/stem_trade.md, .json
 """
 
-import argparse
 import platform
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from edgecnn.artifacts import read_json
 from edgecnn.errors import UserError
+from edgecnn.study import bench_run
+from edgecnn.study.bench_run import bench
 from edgecnn.study.compare import Build, cpu_name, size_of
-from edgecnn.study.peer import write
 
 STRIDES = {1: "compare_{}", 2: "stride2_{}"}
 FORMATS = ("fp32", "int8")
@@ -53,15 +51,7 @@ def run(runs, root="build"):
         raise UserError("the stem trade's builds have different test sets; their recipes must share "
                         "recipes/_compare.yaml's dataset section.")
     files = [str(b.file(f)) for _, _, b in found for f in FORMATS]
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "bench.json"
-        status = subprocess.call([sys.executable, "-m", "edgecnn.bench", *files, "--threads", "1", "--runs", str(runs),
-                                  "--warmup", "5", "--data", str(found[0][2].folder / "testset.npz"),
-                                  "--json", str(out), "--quiet"])
-        if status:
-            raise UserError(f"the benchmark of the stem trade's {len(files)} files failed (exit {status}); see above.")
-        report = read_json(out)
-    measured = {m["path"]: m for m in report["models"]}
+    measured, runtime = bench(files, found[0][2].folder / "testset.npz", runs, 5, "the stem trade")
     rows = []
     for model, stride, b in found:
         params, macs = size_of(b, measured[str(b.file("fp32"))]["outputs"][0]["shape"][-1])
@@ -77,7 +67,6 @@ def run(runs, root="build"):
         rows.append(row)
         print(f"{model} stride {stride}: fp32 {100 * row['fp32']['top1']:.2f} %, int8 {row['int8']['median_ms']:.3f} ms, "
               f"arena {f'{arena:,} B' if arena else refused}", flush=True)
-    runtime = report["runtime"]
     return {"date": time.strftime("%Y-%m-%d"), "cpu": cpu_name() or platform.processor() or "?",
             "machine": platform.machine(), "runtime": f"{runtime['name']} {runtime['version']}", "threads": 1,
             "runs": runs, "test_images": measured[files[0]]["accuracy"]["samples"], "rows": rows}
@@ -111,15 +100,8 @@ def markdown(report):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m edgecnn.study.stem", description=__doc__.split("\n\n")[0])
-    p.add_argument("--runs", type=int, default=100, help="timed runs of each file, interleaved (default 100)")
-    args = p.parse_args(argv)
-    try:
-        write(run(args.runs), REPORT, markdown)
-    except UserError as e:
-        print(f"stem-trade: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return bench_run.main(argv, "edgecnn.study.stem", __doc__, "stem-trade", run, markdown, REPORT, 100,
+                          "timed runs of each file, interleaved (default 100)")
 
 
 if __name__ == "__main__":
