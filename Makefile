@@ -5,7 +5,7 @@
 #   make build/<recipe>/best.tflite         every candidate variant built, measured, the fastest within budget
 #   make build/<recipe>/c/model_data.cc     int8.tflite as a C/C++ array + arena constant + op resolver, run on TFLite Micro
 #   make build/<recipe>/android/assets/model.json, build/<recipe>/ios/model.json   best.tflite + labels + I/O
-#   make compare [QUICK=1 | STUDY=long]     the study: every recipes/compare_*.yaml (quick_*, long_*) model built,
+#   make compare [QUICK=1 | STUDY=long | STUDY=frontier]   the study: every recipes/compare_*.yaml (quick_*, long_*, frontier_*) model built,
 #                                           measured together, reports/compare.md (quick.md), .csv, .png
 #
 # Each stage depends only on the recipe sections it reads (build/<r>/stages/<stage>.json, rewritten by

@@ -17,7 +17,7 @@ from edgecnn.data.datasets import load_splits
 from edgecnn.data.pipeline import make_dataset
 from edgecnn.keras_file import load_trained  # noqa: F401  (edgecnn.train.load_trained, as callers use it)
 from edgecnn.tf import keras, tf
-from edgecnn.train_options import distill_settings, is_mixing
+from edgecnn.train_options import distill_settings, ema_warning, is_mixing
 from edgecnn.zoo import build_model
 
 
@@ -260,6 +260,10 @@ def train(recipe, verbose=None, strategy_name=None, progress=None):
           f"{', mixed_float16' if mixed else ''}{', XLA' if xla else ''}", flush=True)
     if describe_choices(cfg):
         print(f"training choices: {describe_choices(cfg)}", flush=True)
+    ema_said = ema_warning(cfg["ema"], steps * min(last - first for first, last, _, _ in phases(cfg) if last > first)
+                           if cfg["epochs"] else 0)
+    if ema_said:
+        print(ema_said, flush=True)
     schedule = phases({**cfg, "learning_rate": lr})
     for number, (first, last, rate, backbone) in enumerate(schedule):
         done = backup / f"phase{number}.weights.h5"      # a finished phase is not trained again on resume

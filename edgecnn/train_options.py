@@ -50,6 +50,16 @@ def is_mixing(cfg):
     return bool(cfg.get("mixup") or cfg.get("cutmix"))
 
 
+def ema_warning(momentum, steps):
+    """A sentence when Keras' average (which starts from the starting weights, with no bias correction)
+    would still hold more than 1 % of them after `steps` updates, else None."""
+    if not momentum or not steps or momentum ** steps <= 0.01:
+        return None
+    return (f"warning: train.ema {momentum:g} over this run's {steps:,} steps leaves {momentum ** steps:.0%} of the "
+            f"starting weights in the average that replaces the trained ones; for this run use at most "
+            f"{1 - 5 / steps:.4f} (1 - 5 / steps).")
+
+
 def check_train(data, source):
     """UserError for training choices that cannot work together or with the data's input size."""
     cfg, shape = data["train"], data["dataset"]["input_shape"]

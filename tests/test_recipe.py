@@ -116,7 +116,7 @@ def test_base_files_merge_in_order_under_the_recipe(tmp_path):
         recipes.load(tmp_path / "a.yaml")
 
 
-@pytest.mark.parametrize("study", ["compare", "quick", "long"])
+@pytest.mark.parametrize("study", ["compare", "quick", "long", "frontier"])
 def test_the_study_recipes_differ_only_in_their_model(study):
     """The study is fair by construction: twelve recipes, one shared base, nothing else but the model."""
     paths = sorted(DEMO_RECIPE.parent.glob(f"{study}_*.yaml"))
@@ -140,3 +140,13 @@ def test_a_long_recipe_is_its_compare_recipe_with_more_epochs():
         long, full = recipes.load(path), recipes.load(path.with_name(path.name.replace("long_", "compare_")))
         assert long["train"]["epochs"] > full["train"]["epochs"]
         assert {**long.data, "train": full["train"]} == full.data
+
+
+def test_a_frontier_recipe_is_its_compare_recipe_trained_as_best_edge_is():
+    best = recipes.load(DEMO_RECIPE.parent / "best_edge.yaml")
+    for path in sorted(DEMO_RECIPE.parent.glob("frontier_*.yaml")):
+        frontier = recipes.load(path)
+        full = recipes.load(path.with_name(path.name.replace("frontier_", "compare_")))
+        assert frontier["train"] == {**best["train"], "seed": full["train"]["seed"]}
+        assert frontier["dataset"] == {**full["dataset"], "train_samples": None}
+        assert {**frontier.data, "train": full["train"], "dataset": full["dataset"]} == full.data

@@ -154,6 +154,14 @@ def test_ema_weights_are_the_average_of_the_steps_and_replace_the_raw_ones():
                                      "ema": 0.5}), 1).use_ema       # fine-tuning does not average
 
 
+def test_an_average_too_slow_for_the_run_is_a_warning():
+    from edgecnn.train_options import ema_warning
+
+    said = ema_warning(0.999, 1880)
+    assert "leaves 15% of the starting weights" in said and "use at most 0.9973" in said
+    assert ema_warning(0.999, 16_880) is None and ema_warning(0.0, 10) is None
+
+
 def test_soften_at_temperature_one_is_the_distribution_itself():
     from edgecnn.distill import soften
 
