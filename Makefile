@@ -139,18 +139,19 @@ app-check: setup $(APP_VENV)/.installed
 build/%/recipe.json: recipes/%.yaml $(wildcard recipes/*.yaml) | $(VENV)/.installed
 	$(EDGECNN) check $<
 
+# the recipes the goals name (build/<recipe>/...)
+GOAL_RECIPES := $(sort $(foreach g,$(MAKECMDGOALS),$(if $(filter build/%,$(g)),$(word 2,$(subst /, ,$(g))))))
+
 # make -n: `edgecnn check` runs first for each recipe the goals name (it writes only build/<r>/recipe.json,
 # stages/ and deps.mk, no artifact), so the plan printed is the one make will run.
 ifneq (,$(findstring n,$(firstword -$(MAKEFLAGS))))
-PLAN_RECIPES := $(sort $(foreach g,$(MAKECMDGOALS),$(if $(filter build/%,$(g)),$(word 2,$(subst /, ,$(g))))))
-$(foreach r,$(PLAN_RECIPES),$(if $(wildcard recipes/$(r).yaml),$(shell $(EDGECNN) check recipes/$(r).yaml >&2)))
+$(foreach r,$(GOAL_RECIPES),$(if $(wildcard recipes/$(r).yaml),$(shell $(EDGECNN) check recipes/$(r).yaml >&2)))
 endif
 
 -include $(wildcard build/*/deps.mk)
 
 # A goal's recipe never checked before: its deps.mk is made (by check) and read before anything is built,
 # so the starting weights and distillation teachers it names under build/ are made first.
-GOAL_RECIPES := $(sort $(foreach g,$(MAKECMDGOALS),$(if $(filter build/%,$(g)),$(word 2,$(subst /, ,$(g))))))
 NEW_DEPS := $(foreach r,$(GOAL_RECIPES),$(if $(wildcard recipes/$(r).yaml),$(if $(wildcard build/$(r)/deps.mk),,build/$(r)/deps.mk)))
 -include $(NEW_DEPS)
 $(NEW_DEPS): build/%/deps.mk: | $(VENV)/.installed
@@ -258,8 +259,8 @@ stem-trade: setup data
 
 # What each training choice buys: recipes/ablation_<n>_<choice>.yaml, each one choice on top of the row it
 # names, on one model and budget (recipes/_ablation.yaml); top-1 of fp32 and int8 on all test images:
-# reports/ablation.md, .json (docs/training.md). The distillation row's teacher is build/best_edge/model.keras,
-# which make trains first when it is missing (about 45 minutes on 2 cores).
+# reports/ablation.md, .json (docs/accuracy.md). The distillation row's teacher is build/best_edge/model.keras,
+# which make trains first when it is missing (48 minutes on 2 cores).
 ABLATION_FILES := $(foreach r,$(patsubst recipes/%.yaml,%,$(wildcard recipes/ablation_*.yaml)),$(addprefix build/$(r)/,fp32.tflite int8.tflite testset.npz))
 ablation: setup data
 	$(MAKE) --no-print-directory $(ABLATION_FILES)

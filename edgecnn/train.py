@@ -54,9 +54,11 @@ def make_optimizer(cfg, steps_per_epoch):
 
 
 def plain(cfg):
-    """train's settings without the choices fine-tuning leaves out (edgecnn/train_options.py)."""
-    return {**cfg, "warmup_epochs": 0, "weight_decay": 0.0, "ema": 0.0, "crop_padding": 0, "erasing": 0.0,
-            "mixup": 0.0, "cutmix": 0.0, "distill": None}
+    """train's settings without the choices fine-tuning leaves out (edgecnn/train_options.py): every
+    training choice (a `quiet` key of the schema) at its default, which changes nothing."""
+    from edgecnn.recipe import SCHEMA
+
+    return {**cfg, **{key: field.default for key, field in SCHEMA["train"].items() if field.quiet}}
 
 
 def make_loss(smoothing, classes, onehot=False):
@@ -77,8 +79,6 @@ def make_loss(smoothing, classes, onehot=False):
 
 def describe_choices(cfg):
     """The training choices in effect, for the log: 'crop 4 px, erasing 0.5, ...' or ''."""
-    from edgecnn.train_options import distill_settings
-
     said = [f"{name} {cfg[key]:g}{unit}" for key, name, unit in
             (("crop_padding", "crop", " px"), ("erasing", "erasing", ""), ("mixup", "mixup", ""),
              ("cutmix", "cutmix", ""), ("warmup_epochs", "warm-up", " epoch(s)"),
@@ -258,13 +258,14 @@ def train(recipe, verbose=None, strategy_name=None, progress=None):
           f"{cfg['epochs']} epochs on {strategy.num_replicas_in_sync} replica(s) ({where}"
           f"{f', {workers} workers' if workers > 1 else ''}), global batch {batch}, learning rate {lr:g}"
           f"{', mixed_float16' if mixed else ''}{', XLA' if xla else ''}", flush=True)
-    if describe_choices(cfg):
-        print(f"training choices: {describe_choices(cfg)}", flush=True)
-    ema_said = ema_warning(cfg["ema"], steps * min(last - first for first, last, _, _ in phases(cfg) if last > first)
-                           if cfg["epochs"] else 0)
+    choices = describe_choices(cfg)
+    if choices:
+        print(f"training choices: {choices}", flush=True)
+    schedule = phases({**cfg, "learning_rate": lr})
+    shortest = min((last - first for first, last, _, _ in schedule if last > first), default=0)
+    ema_said = ema_warning(cfg["ema"], steps * shortest)      # each phase averages with an optimizer of its own
     if ema_said:
         print(ema_said, flush=True)
-    schedule = phases({**cfg, "learning_rate": lr})
     for number, (first, last, rate, backbone) in enumerate(schedule):
         done = backup / f"phase{number}.weights.h5"      # a finished phase is not trained again on resume
         if done.is_file():

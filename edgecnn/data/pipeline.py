@@ -43,9 +43,9 @@ def make_dataset(x, y, batch_size, training, augmentation=(), seed=0, outputs=1,
     if outputs > 1:
         ds = ds.map(lambda a, b: (a, (b,) * outputs))
     if shard:
-        options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-        ds = ds.with_options(options)
+        sharding = tf.data.Options()
+        sharding.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        ds = ds.with_options(sharding)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 

@@ -36,7 +36,7 @@ def rows(recipes="recipes"):
 
 def added(train, parent_train):
     """The train keys a row sets differently from its parent, as 'key: value' text."""
-    keys = [k for k in train if k not in ("files_sha256",) and train.get(k) != (parent_train or {}).get(k)]
+    keys = [k for k in train if train[k] != (parent_train or {}).get(k)]
     return ", ".join(f"{k}: {_short(train[k])}" for k in keys) if parent_train is not None else "baseline"
 
 
