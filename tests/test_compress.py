@@ -98,7 +98,12 @@ QAT_MODELS = {"mobilenet": [("mobilenet_v2", {"alpha": 0.35}, []),
               "efficientnet": [("efficientnet_b0", {}, ["normalization (Normalization)"])],
               "squeezenet": [("squeezenet1_1", {}, [])], "resnet": [("resnet18", {}, [])],
               "vgg": [("vgg16", {}, [])], "alexnet": [("alexnet", {}, [])], "googlenet": [("googlenet", {}, [])],
-              "lenet": [("lenet5", {}, [])], "micro": [("micro_cnn", {}, [])]}
+              "lenet": [("lenet5", {}, [])], "micro": [("micro_cnn", {}, [])],
+              "zfnet": [("zfnet", {}, [])], "nin": [("nin", {}, [])], "xception": [("xception", {}, [])],
+              "densenet": [("densenet121", {"growth_rate": 8}, [])],
+              "senet": [("se_resnet50", {}, [])],
+              "resnext": [("resnext50_32x4d", {"cardinality": 8, "width": 32}, [])],
+              "wide_resnet": [("wide_resnet28_10", {"depth": 10, "width_factor": 2}, [])]}
 
 
 def test_qat_covers_every_family():
@@ -201,3 +206,26 @@ def test_mobilenet_v3_converts_to_int16x8(calibration, tmp_path):
     assert "HARD_SWISH" not in ops(interp) and "CONV_2D" in ops(interp)
     dtypes = {d["dtype"] for d in interp.get_tensor_details()}
     assert {np.int8, np.int16} <= dtypes                  # int8 weights, int16 activations
+
+
+CANON = ("zfnet", "nin", "xception", "densenet", "senet", "resnext", "wide_resnet")
+
+
+@pytest.mark.parametrize("name, options", [QAT_MODELS[family][0][:2] for family in CANON])
+def test_pruning_reaches_its_target_on_every_canon_family(name, options, calibration):
+    """One fine-tuning step at constant 50 % sparsity: every layer the default selection names is wrapped
+    by tfmot and half zeros after stripping (Xception's separable convolutions: their pointwise kernels)."""
+    keras.utils.set_random_seed(0)
+    model = build_model(name, (32, 32, 1), 10, options)
+    chosen = set(pruning.select_layers(model))
+    plan = pruning.schedule("constant", 0.5, 1)
+    wrapped = keras.models.clone_model(model, clone_function=lambda layer: pruning.sparsity.prune_low_magnitude(
+        layer.__class__.from_config(layer.get_config()), pruning_schedule=plan) if layer.name in chosen
+        else layer.__class__.from_config(layer.get_config()))
+    wrapped.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    wrapped.fit(calibration[:8].astype(np.float32), np.arange(8) % 10, batch_size=8, epochs=1, verbose=0,
+                callbacks=[pruning.sparsity.UpdatePruningStep()])
+    rows = {row["layer"]: row for row in pruning.sparsity_report(pruning.sparsity.strip_pruning(wrapped))}
+    assert chosen and all(abs(rows[layer]["sparsity"] - 0.5) < 0.02 for layer in chosen), \
+        {layer: rows[layer]["sparsity"] for layer in chosen}
+    assert rows[next(layer.name for layer in model.layers if layer.name in rows)]["sparsity"] == 0   # the stem

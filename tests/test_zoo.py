@@ -31,12 +31,23 @@ REFERENCE = {
     "efficientnet_lite2": (6_092_072, "tensorflow/tpu EfficientNet-Lite2 (timm tf_efficientnet_lite2), trainable", None),
     "micro_cnn": (163_234, "micro_cnn as built here (widths 24, 48, 96; no published model to compare)", None),
     "googlenet": (6_998_552, "GoogLeNet Table 1 widths, no auxiliary heads (paper total: 6.8 M, rounded)", 1.55e9),
+    # ZFNet, NiN and WRN-28-10: no published multiply-adds; Xception's equal Keras' (compared below)
+    "zfnet": (62_357_608, "ZFNet Fig. 3 layer sizes (Zeiler & Fergus 2014; no total printed)", None),
+    "nin": (966_986, "NiN's released CIFAR-10 configuration (192-160-96, 192-192-192, 192-192-10)", None),
+    "xception": (22_910_480, "tf_keras.applications.Xception", None),
+    "densenet121": (8_062_504, "tf_keras.applications.DenseNet121", 2.83e9),          # torchvision's figure
+    "se_resnet50": (28_088_024, "pretrainedmodels se_resnet50, trainable (Hu et al. 2018 Table 2: 28.1 M)", 3.87e9),
+    "resnext50_32x4d": (25_028_904, "torchvision resnext50_32x4d, trainable", 4.2e9),  # Xie et al. Table 1
+    "wide_resnet28_10": (36_479_194, "szagoruyko/wide-residual-networks WRN-28-10, trainable (paper: 36.5 M)", None),
+    "wide_resnet50_2": (68_883_240, "torchvision wide_resnet50_2, trainable", 11.4e9),
 }
 KERAS = {"mobilenet_v1": "MobileNet", "mobilenet_v2": "MobileNetV2", "vgg16": "VGG16", "resnet50": "ResNet50",
          "mobilenet_v3_small": "MobileNetV3Small", "mobilenet_v3_large": "MobileNetV3Large",
          "efficientnet_b0": "EfficientNetB0", "efficientnet_b1": "EfficientNetB1",
-         "efficientnet_b2": "EfficientNetB2", "efficientnet_b3": "EfficientNetB3"}
-TRAINABLE = ("resnet18", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
+         "efficientnet_b2": "EfficientNetB2", "efficientnet_b3": "EfficientNetB3", "xception": "Xception",
+         "densenet121": "DenseNet121"}
+TRAINABLE = ("resnet18", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2", "se_resnet50",
+             "resnext50_32x4d", "wide_resnet28_10", "wide_resnet50_2")
 
 
 def reference_model(name):
@@ -60,7 +71,7 @@ def test_parameters_and_macs_at_the_reference_configuration(name):
     assert count == params, source
     if name in KERAS:     # and against the live Keras build, not only the recorded figure
         ref = getattr(keras.applications, KERAS[name])(input_shape=entry(name).reference_input, weights=None)
-        assert model.count_params() == ref.count_params()
+        assert model.count_params() == ref.count_params() and count_macs(model) == count_macs(ref)
     if macs:
         assert abs(count_macs(model) / macs - 1) < 0.05, (count_macs(model), macs)
 
@@ -167,12 +178,12 @@ def test_bad_model_inputs():
         build_model("squeezenet1_1", (32, 32, 1), 10, weights="imagenet")
 
 
-@pytest.mark.parametrize("name", ["vgg16", "alexnet", "googlenet", "squeezenet1_1"])
+@pytest.mark.parametrize("name", ["vgg16", "alexnet", "googlenet", "squeezenet1_1", "zfnet", "nin"])
 def test_batch_norm_option_follows_every_conv_but_the_classifier(name):
     plain = build_model(name, (32, 32, 1), 10)
     bn = build_model(name, (32, 32, 1), 10, {"batch_norm": True})
     conv = keras.layers.Conv2D
-    convs = [l for l in bn.layers if type(l) is conv and l.name != "conv10"]   # conv10: SqueezeNet's classifier
+    convs = [l for l in bn.layers if type(l) is conv and l.name not in ("conv10", "cccp6")]    # the classifiers
     assert convs and all(not l.use_bias for l in convs)
     assert {l.name for l in bn.layers if isinstance(l, keras.layers.BatchNormalization)} == \
         {l.name + "_bn" for l in convs}
@@ -185,11 +196,54 @@ def test_the_softmax_stays_float32_under_mixed_precision():
     underflows and saturates)."""
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
-        for name in ("alexnet", "efficientnet_b0", "googlenet", "lenet5", "micro_cnn", "mobilenet_v1", "mobilenet_v2",
-                     "mobilenet_v3_small", "resnet18", "squeezenet1_1", "vgg16"):      # one per builder module
+        for name in ("alexnet", "densenet121", "efficientnet_b0", "googlenet", "lenet5", "micro_cnn", "mobilenet_v1",
+                     "mobilenet_v2", "mobilenet_v3_small", "nin", "resnet18", "resnext50_32x4d", "se_resnet50",
+                     "squeezenet1_1", "vgg16", "wide_resnet28_10", "xception", "zfnet"):   # one per builder module
             options = {"aux_classifiers": True} if name == "googlenet" else {}
             model = build_model(name, entry(name).reference_input if name == "lenet5" else (32, 32, 3), 10, options)
             assert all(out.dtype == "float32" for out in model.outputs), name
             assert model.get_layer(index=3).compute_dtype == "float16", name      # the rest stays float16
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def test_the_canon_keeps_its_defining_operators():
+    """What each later architecture is known for is in the graph: ResNeXt's 32-group convolutions, SE's
+    channel scaling, DenseNet's concatenations, NiN's classifier without dense layers, Xception's separable
+    convolutions, WRN's depth and width options."""
+    def kinds(model, kind):
+        return [layer for layer in model.layers if type(layer).__name__ == kind]
+
+    resnext = build_model("resnext50_32x4d", (32, 32, 1), 10)
+    grouped = [layer for layer in kinds(resnext, "Conv2D") if layer.groups > 1]
+    assert len(grouped) == 16 and {layer.groups for layer in grouped} == {32}
+    assert [grouped[i].filters for i in (0, 3, 7, 13)] == [128, 256, 512, 1024]       # each stage's first
+    assert len(kinds(build_model("se_resnet50", (32, 32, 1), 10), "Multiply")) == 16
+    assert len(kinds(build_model("densenet121", (32, 32, 1), 10), "Concatenate")) == 58
+    nin = build_model("nin", (32, 32, 3), 10)
+    assert not kinds(nin, "Dense") and nin.get_layer("cccp6").filters == 10
+    assert len(kinds(build_model("xception", (32, 32, 1), 10), "SeparableConv2D")) == 34
+    wrn = build_model("wide_resnet28_10", (32, 32, 3), 10, {"depth": 16, "width_factor": 2})
+    assert len(kinds(wrn, "Add")) == 6 and wrn.get_layer("conv4_block2_2_conv").filters == 128
+    wrn50 = build_model("wide_resnet50_2", (224, 224, 3), 1000)
+    assert wrn50.get_layer("conv2_block1_2_conv").filters == 128       # ResNet-50's 64, twice as wide
+
+
+@pytest.mark.parametrize("name, options, message", [
+    ("densenet121", {"growth_rate": 0}, r"densenet121: growth_rate must be an integer in \[1, 128\], got 0"),
+    ("densenet121", {"growth_rate": 12.5}, r"growth_rate must be an integer in \[1, 128\], got 12.5"),
+    ("resnext50_32x4d", {"cardinality": 65}, r"cardinality must be an integer in \[1, 64\], got 65"),
+    ("resnext50_32x4d", {"cardinality": 24},
+     "the grouped convolution conv2_block1_2_conv has 128 input and 128 output channels, which do not divide "
+     "into 24 groups"),
+    ("resnext50_32x4d", {"width": 4}, r"width must be an integer in \[8, 1024\], got 4"),
+    ("wide_resnet28_10", {"width_factor": 0}, r"width_factor must be an integer in \[1, 16\], got 0"),
+    ("wide_resnet28_10", {"depth": 27}, r"depth must be 6n\+4 \(10, 16, 22, 28, 34, 40, ...\), got 27"),
+    ("wide_resnet28_10", {"dropout": 1.0}, r"dropout must be a number in \[0, 1\), got 1.0"),
+    ("wide_resnet50_2", {"width_factor": 9}, r"width_factor must be an integer in \[1, 8\], got 9"),
+    ("se_resnet50", {"reduction": 0}, r"reduction must be an integer in \[1, 256\], got 0"),
+])
+def test_canon_options_out_of_range_are_named_with_their_range(name, options, message):
+    with pytest.raises(UserError, match=message) as e:
+        build_model(name, (32, 32, 1), 10, options)
+    assert "\n" not in str(e.value)

@@ -3,8 +3,10 @@
 Default layer choice (the known good practice for mobile CNNs, as in the tfmot guide and Fast Sparse
 ConvNets): every Conv2D and Dense layer except the first convolution (few weights, every one matters)
 and the classifier; depthwise convolutions stay dense (9 weights per channel, little to gain; tfmot
-0.8 does not prune them at all). `xnnpack` prunes 1x1 convolutions only (tfmot's
-PruneForLatencyOnXNNPack choice); `all` prunes every layer tfmot can.
+0.8 does not prune them at all). A SeparableConv2D (Xception) counts as a convolution: tfmot prunes its
+pointwise kernel and leaves the depthwise one. Grouped convolutions (ResNeXt) are pruned like any
+Conv2D. `xnnpack` prunes 1x1 convolutions only (tfmot's PruneForLatencyOnXNNPack choice); `all` prunes
+every layer tfmot can.
 """
 
 import tensorflow_model_optimization as tfmot
@@ -43,7 +45,7 @@ def select_layers(model, selection="default", only=(), skip=()):
     elif selection == "xnnpack":
         chosen = [layer for layer in weighted if sparsity.PruneForLatencyOnXNNPack().allow_pruning(layer)]
     else:
-        convs = [layer for layer in weighted if type(layer) is keras.layers.Conv2D]
+        convs = [layer for layer in weighted if type(layer) in (keras.layers.Conv2D, keras.layers.SeparableConv2D)]
         dense = [layer for layer in weighted if isinstance(layer, keras.layers.Dense)]
         chosen = [layer for layer in convs[1:] + dense[:-1]]
     return [layer.name for layer in chosen if layer.name not in skip]
@@ -78,10 +80,11 @@ def sparsity_report(model):
     """Rows (layer, type, weights, zeros, sparsity) for every layer with a kernel."""
     rows = []
     for layer in model.layers:            # layer.weights, not layer.kernel: QAT wrappers hold the kernel too
-        kernels = [w for w in layer.weights if w.name.split("/")[-1].split(":")[0] in ("kernel", "depthwise_kernel")]
-        if not kernels:
+        kernels = {w.name.split("/")[-1].split(":")[0]: w for w in layer.weights}
+        kernel = next((kernels[k] for k in ("kernel", "pointwise_kernel", "depthwise_kernel") if k in kernels), None)
+        if kernel is None:
             continue
-        values = kernels[0].numpy()
+        values = kernel.numpy()
         zeros = int((values == 0).sum())
         inner = getattr(layer, "layer", layer)
         rows.append({"layer": layer.name, "type": type(inner).__name__, "weights": int(values.size),

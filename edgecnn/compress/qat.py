@@ -2,7 +2,11 @@
 
 Each layer is annotated the way tfmot's default 8-bit registry knows (BatchNorm is folded into the
 convolution before it), or with OutputQuantizeConfig for the weightless layers the registry lacks
-(Rescaling, Multiply, HardSwish, HardSigmoid); any other layer stays float and is named in the report.
+(Rescaling, Multiply, HardSwish, HardSigmoid) and for a BatchNorm that follows no convolution
+(pre-activation blocks: DenseNet, WRN): its output is quantized, its scale and offset stay float
+during QAT and become an int8 MUL + ADD in the file. A SeparableConv2D (Xception), which the registry
+does not list, is annotated too: tfmot's own transform rewrites it as DepthwiseConv2D + Conv2D. Any
+other layer stays float and is named in the report.
 `keep_zeros=True` uses tfmot's collaborative scheme that keeps a pruned model's zeros through QAT.
 """
 
@@ -16,6 +20,12 @@ from edgecnn.tf import keras
 quantize = tfmot.quantization.keras
 
 
+def _folds(batch_norm):
+    """Whether tfmot folds this BatchNormalization: it follows a Conv2D or DepthwiseConv2D directly."""
+    before = batch_norm._inbound_nodes[0].inbound_layers
+    return type(before) in (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)
+
+
 def annotate(model):
     """(annotated model, names of the layers that stay float)."""
     registry = quantize.default_8bit.Default8BitQuantizeRegistry()
@@ -24,7 +34,10 @@ def annotate(model):
     def annotate_layer(layer, original):
         if isinstance(layer, keras.layers.InputLayer):
             return layer
-        if registry.supports(layer) or isinstance(layer, keras.layers.BatchNormalization):
+        if isinstance(layer, keras.layers.BatchNormalization) and not _folds(original):
+            return quantize.quantize_annotate_layer(layer, OutputQuantizeConfig())
+        folded_or_rewritten = (keras.layers.BatchNormalization, keras.layers.SeparableConv2D)
+        if registry.supports(layer) or isinstance(layer, folded_or_rewritten):
             return quantize.quantize_annotate_layer(layer)
         if isinstance(layer, output_only_layers()):
             return quantize.quantize_annotate_layer(layer, OutputQuantizeConfig())

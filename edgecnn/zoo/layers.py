@@ -95,3 +95,49 @@ def conv_relu(x, filters, kernel, name, strides=1, padding="same", batch_norm=Fa
     x = layers.Conv2D(filters, kernel, strides=strides, padding=padding, use_bias=False, name=name)(x)
     x = layers.BatchNormalization(name=f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def check_int(model, option, value, low, high):
+    """An integer option in [low, high], or one sentence naming the model, the option and the range."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise UserError(f"{model}: {option} must be an integer in [{low}, {high}], got {value!r}.")
+
+
+def grouped_conv(x, filters, kernel, groups, name, model, strides=1, padding="same", split=False):
+    """Conv2D(groups=...) without bias, or with split=True the same convolution as SplitGroupConv2D;
+    channels that do not divide into the groups are named with their numbers (Keras' own ValueError names
+    neither the layer nor the option behind it)."""
+    channels = x.shape[-1]
+    if channels % groups or filters % groups:
+        raise UserError(f"{model}: the grouped convolution {name} has {channels} input and {filters} output "
+                        f"channels, which do not divide into {groups} groups (cardinality): choose a cardinality "
+                        f"that divides both, or a width that it divides.")
+    kind = SplitGroupConv2D if split and groups > 1 else layers.Conv2D
+    return kind(filters, kernel, strides=strides, padding=padding, groups=groups, use_bias=False, name=name)(x)
+
+
+@keras.utils.register_keras_serializable("edgecnn")
+class SplitGroupConv2D(keras.layers.Conv2D):
+    """A grouped Conv2D written as SPLIT -> one CONV_2D per group -> CONCATENATION, with the same kernel
+    (so the same weights) as Conv2D(groups=g). For runtimes without grouped CONV_2D (convert.grouped_form),
+    and for training on a CPU: Keras compiles a grouped Conv2D with XLA there, whose training step is tens
+    of times slower than this form's (docs/zoo.md)."""
+
+    def convolution_op(self, inputs, kernel):
+        parts = zip(tf.split(inputs, self.groups, axis=-1), tf.split(kernel, self.groups, axis=-1))
+        return tf.concat([super(SplitGroupConv2D, self).convolution_op(p, k) for p, k in parts], axis=-1)
+
+    def _jit_compiled_convolution_op(self, inputs, kernel):      # Keras compiles grouped convs with XLA
+        return self.convolution_op(inputs, kernel)
+
+
+def squeeze_excite(x, reduction, name, squeeze_bias=True):
+    """Squeeze-and-excitation (Hu et al. 2018): global average pool, 1x1 conv to C/r with ReLU, 1x1 conv
+    back to C with a sigmoid, channel-wise scale. 1x1 convolutions, not Dense, so the converter keeps the
+    block as CONV_2D + MUL, as MobileNet v3 has it."""
+    channels = x.shape[-1]
+    s = layers.GlobalAveragePooling2D(keepdims=True, name=name + "_se_squeeze")(x)
+    s = layers.Conv2D(max(1, channels // reduction), 1, activation="relu", use_bias=squeeze_bias,
+                      name=name + "_se_reduce")(s)
+    s = layers.Conv2D(channels, 1, activation="sigmoid", name=name + "_se_expand")(s)
+    return layers.Multiply(name=name + "_se_excite")([x, s])

@@ -3,8 +3,8 @@
 Each figure is the paper's own single model on the ILSVRC-2012 validation set at the zoo's reference
 input, with where it is printed and how it was tested (the protocols differ: ResNet's 10-crop figures sit
 about 2 points above a centre crop). Where the paper prints no top-1 for that single model, the figure
-comes from the reimplementation most people use, and `source` says so. LeNet-5 and micro_cnn are not
-ImageNet models: they have none.
+comes from the reimplementation most people use, and `source` says so. LeNet-5, micro_cnn, NiN and
+WRN-28-10 are not ImageNet models here (the last two are the papers' CIFAR-10 forms): they have none.
 """
 
 from dataclasses import dataclass
@@ -36,6 +36,13 @@ PUBLISHED = {
     "efficientnet_b3": Published(81.6, "Tan & Le 2019, Table 2 (300x300)"),
     "efficientnet_lite0": Published(75.1, "tensorflow/tpu models/official/efficientnet/lite/README.md (float)"),
     "efficientnet_lite1": Published(76.7, "tensorflow/tpu models/official/efficientnet/lite/README.md (float, 240x240)"),
+    "zfnet": Published(61.6, "Zeiler & Fergus 2014, Table 2: 1 convnet as per Fig. 3, top-1 error 38.4 % on val"),
+    "xception": Published(79.0, "Chollet 2017, Table 1: single model, single crop, 299x299"),
+    "se_resnet50": Published(76.7, "Hu et al. 2018, Table 2: single 224x224 crop, top-1 error 23.29 %"),
+    "densenet121": Published(75.0, "Huang et al. 2017, Table 3: single crop, top-1 error 25.02 %"),
+    "resnext50_32x4d": Published(77.8, "Xie et al. 2017, Table 3: 32x4d, single 224x224 crop, top-1 error 22.2 %"),
+    "wide_resnet50_2": Published(78.1, "Zagoruyko & Komodakis 2016, ImageNet table: WRN-50-2-bottleneck, single crop, "
+                                       "top-1 error 21.9 %"),
     "efficientnet_lite2": Published(77.6, "tensorflow/tpu models/official/efficientnet/lite/README.md (float, 260x260)"),
 }
 

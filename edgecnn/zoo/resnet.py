@@ -17,7 +17,8 @@ def _bn(x, name, epsilon):
     return layers.BatchNormalization(epsilon=epsilon, name=name)(x)
 
 
-def _stem(x, small, bias, epsilon):
+def stem(x, small, bias, epsilon):
+    """7x7/2 + 3x3/2 max pool; small inputs: 3x3 stride 1, no pool (the CIFAR ResNet stem)."""
     if small:
         x = layers.Conv2D(64, 3, padding="same", use_bias=bias, name="conv1_conv")(x)
         return layers.Activation("relu", name="conv1_relu")(_bn(x, "conv1_bn", epsilon))
@@ -67,7 +68,7 @@ def _basic(x, filters, stride, shortcut_conv, name):
 def _resnet(name, block, blocks, expansion, bias, epsilon, input_shape, classes, weights):
     check_min_size(name, input_shape, 32)
     inputs, x = pixel_input(input_shape, weights=weights, mode="caffe")
-    x = _stem(x, min(input_shape[:2]) < 96, bias, epsilon)
+    x = stem(x, min(input_shape[:2]) < 96, bias, epsilon)
     channels = 64
     for stage, (filters, count) in enumerate(zip((64, 128, 256, 512), blocks), start=2):
         for i in range(1, count + 1):
