@@ -287,7 +287,8 @@ def convert(recipe_path, variant):
     model = _load_source(recipe, source)
     from edgecnn import convert as conv
 
-    model, unfolded = conv.prepare(model, recipe["convert"]["rgb_input"], recipe["convert"]["fold_input"])
+    model, unfolded = conv.prepare(model, recipe["convert"]["rgb_input"], recipe["convert"]["fold_input"],
+                                   grouped=recipe["convert"]["grouped_conv"])
     from edgecnn.artifacts import atomic_write, record
 
     from edgecnn.data.calibration import for_recipe
@@ -336,7 +337,8 @@ def quant_report(recipe_path, top):
     model = _load_source(recipe, parse_source("model"))
     from edgecnn.convert import prepare
 
-    model, _ = prepare(model, recipe["convert"]["rgb_input"], recipe["convert"]["fold_input"])
+    model, _ = prepare(model, recipe["convert"]["rgb_input"], recipe["convert"]["fold_input"],
+                       grouped=recipe["convert"]["grouped_conv"])
     from edgecnn.data.calibration import for_recipe
 
     calibration = for_recipe(recipe)

@@ -64,12 +64,37 @@ def rgb_input(model):
     return keras.Model(inputs, model(x), name=model.name)
 
 
-def prepare(model, rgb=False, fold=True, always=False):
-    """The model as its files are made from it: RGB input (convert.rgb_input) and the input scaling
-    folded into the stem (convert.fold_input, edgecnn/fold.py). Returns (model, why the scaling was left
-    unfolded, or None)."""
+def grouped_form(model, form):
+    """The model with its grouped convolutions in `form`: "native", one Conv2D(groups=g) each (one grouped
+    CONV_2D in the file), or "split", zoo/layers.py's SplitGroupConv2D (SPLIT -> one CONV_2D per group ->
+    CONCATENATION, for a runtime without grouped CONV_2D). Both hold the same kernel, so the weights carry
+    over either way; the model itself where nothing changes."""
+    from edgecnn.tf import keras
+    from edgecnn.zoo.layers import SplitGroupConv2D
+
+    def changes(layer):
+        if form == "split":
+            return type(layer) is keras.layers.Conv2D and layer.groups > 1
+        return type(layer) is SplitGroupConv2D
+
+    def clone(layer):
+        kind = (SplitGroupConv2D if form == "split" else keras.layers.Conv2D) if changes(layer) else layer.__class__
+        return kind.from_config(layer.get_config())
+
+    if not any(changes(layer) for layer in model.layers):
+        return model
+    changed = keras.models.clone_model(model, clone_function=clone)
+    changed.set_weights(model.get_weights())
+    return changed
+
+
+def prepare(model, rgb=False, fold=True, always=False, grouped="native"):
+    """The model as its files are made from it: grouped convolutions in the form `grouped` (grouped_form),
+    RGB input (convert.rgb_input) and the input scaling folded into the stem (convert.fold_input,
+    edgecnn/fold.py). Returns (model, why the scaling was left unfolded, or None)."""
     from edgecnn.fold import fold_input
 
+    model = grouped_form(model, grouped)
     grey = GREY_WEIGHTS if rgb and model.input_shape[-1] == 1 else None
     note = None
     if fold:

@@ -90,6 +90,7 @@ SCHEMA = {
         "int8_io": Field("str", "uint8", choices=("uint8", "int8", "float32")),
         "rgb_input": Field("bool", False),      # a 1-channel model's files take RGB (grey computed inside)
         "fold_input": Field("bool", True),      # the input scaling folded into the stem conv (edgecnn/fold.py)
+        "grouped_conv": Field("str", "native", choices=("native", "split"), quiet=True),  # split: per group
     },
     "prune": {
         "schedule": Field("str", "polynomial", choices=("constant", "polynomial")),

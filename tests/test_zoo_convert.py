@@ -95,3 +95,35 @@ def test_batch_norm_folds_into_the_convolutions(name, tmp_path):
     plain, folded = read(False), read(True)
     assert folded.operators == plain.operators and "CONV_2D" in plain.operators
     assert abs(folded.weights_bytes - plain.weights_bytes) < 1024, (plain.weights_bytes, folded.weights_bytes)
+
+
+def test_grouped_convolutions_reach_tflite_native_or_split_with_the_same_outputs(calibration, tmp_path):
+    """Native: one CONV_2D per grouped convolution, whose filter holds width/groups input channels. Split
+    (convert.grouped_conv: split): SPLIT, one CONV_2D per group, CONCATENATION, from the same weights."""
+    from edgecnn.export import contents
+
+    keras.utils.set_random_seed(0)
+    model = build_model("resnext50_32x4d", (32, 32, 1), 10, {"cardinality": 4, "width": 32})
+    images = calibration[:4].astype(np.float32)
+    expected = model(images).numpy()
+    files = {}
+    for form in ("native", "split"):
+        prepared, _ = convert.prepare(model, grouped=form)
+        assert np.allclose(prepared(images).numpy(), expected, atol=1e-5), form
+        files[form] = tmp_path / f"{form}.tflite"
+        files[form].write_bytes(convert.to_fp32(prepared))
+        scores = np.concatenate([run_once(files[form].read_bytes(), image[None]) for image in images])
+        assert np.allclose(scores, expected, atol=1e-4), form
+    native, split = (contents.read(files[form]).operators for form in ("native", "split"))
+    assert "SPLIT" not in native and split["SPLIT"] == 16 and split["CONV_2D"] == native["CONV_2D"] + 16 * 3
+    plain = build_model("resnet18", (32, 32, 1), 10)
+    assert convert.grouped_form(plain, "split") is plain                          # nothing to split
+    trained_split = build_model("resnext50_32x4d", (32, 32, 1), 10, {"cardinality": 4, "width": 32,
+                                                                      "grouped_conv": "split"})
+    trained_split.set_weights(model.get_weights())                                 # the same weights either way
+    trained_split.save(tmp_path / "split.keras")                                   # as training saves it
+    trained_split = keras.models.load_model(tmp_path / "split.keras", compile=False, safe_mode=True)
+    assert sum(type(layer).__name__ == "SplitGroupConv2D" for layer in trained_split.layers) == 16
+    native_again = convert.grouped_form(trained_split, "native")
+    assert not any(type(layer).__name__ == "SplitGroupConv2D" for layer in native_again.layers)
+    assert np.allclose(native_again(images).numpy(), expected, atol=1e-5)
