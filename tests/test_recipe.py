@@ -118,9 +118,12 @@ def test_base_files_merge_in_order_under_the_recipe(tmp_path):
 
 @pytest.mark.parametrize("study", ["compare", "quick", "long", "frontier"])
 def test_the_study_recipes_differ_only_in_their_model(study):
-    """The study is fair by construction: twelve recipes, one shared base, nothing else but the model."""
+    """The study is fair by construction: the same eighteen models in every study, one shared base,
+    nothing else but the model."""
     paths = sorted(DEMO_RECIPE.parent.glob(f"{study}_*.yaml"))
-    assert len(paths) == 12
+    assert [p.stem.removeprefix(f"{study}_") for p in paths] == \
+        [p.stem.removeprefix("compare_") for p in sorted(DEMO_RECIPE.parent.glob("compare_*.yaml"))]
+    assert len(paths) == 18
     loaded = [recipes.load(p) for p in paths]          # every one validates (model names and options)
     assert {r["model"]["name"] for r in loaded} == {p.stem.removeprefix(f"{study}_") for p in paths}
     shared = [{k: v for k, v in r.data.items() if k != "model"} for r in loaded]

@@ -3,6 +3,8 @@ measurements are in docs/speed.md; a run takes minutes at 224x224x3)."""
 
 import json
 
+import pytest
+
 
 def test_the_peer_benchmark_names_the_models_keras_has(capsys):
     from edgecnn.study import peer
@@ -58,3 +60,27 @@ def test_the_stem_trade_says_which_target_builds_its_files(tmp_path, monkeypatch
     assert stem.main([]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is missing: `make stem-trade` builds" in err[0]
+
+
+def test_the_epoch_time_measures_training_steps_at_the_study_budget(tmp_path, monkeypatch, capsys):
+    """A real timing of two small models (one split per group) at recipes/_compare.yaml's input and batch;
+    an unknown model or a zero step count is one sentence and exit 2."""
+    from conftest import ROOT
+    from edgecnn.study import epoch_time
+
+    monkeypatch.setattr(epoch_time, "BUDGET", ROOT / "recipes" / "_compare.yaml")
+    monkeypatch.chdir(tmp_path)
+    argv = ["lenet5", "resnext50_32x4d", "--split", "resnext50_32x4d", "--steps", "1"]
+    monkeypatch.setattr(epoch_time, "step_seconds", lambda name, *a, real=epoch_time.step_seconds, **k:
+                        real(name, *a, **k) if name == "lenet5" else (0.5, 1, 123))    # ResNeXt natively: minutes
+    assert epoch_time.main(argv) == 0
+    report = json.loads((tmp_path / "reports/epoch_time.json").read_text())
+    assert (report["input"], report["batch"], report["images"]) == ("32x32x1", 64, 27_000)
+    lenet, native, split = report["rows"]
+    assert lenet["grouped_conv"] is None and (native["grouped_conv"], split["grouped_conv"]) == ("native", "split")
+    assert 0 < lenet["step_s"] < 60 and lenet["epoch_min"] == pytest.approx(lenet["step_s"] * 422 / 60)
+    assert native["macs"] > 1e9 and "| lenet5 |  | 0.06 M |" in (tmp_path / "reports/epoch_time.md").read_text()
+    capsys.readouterr()
+    assert epoch_time.main(["resnet152"]) == 2 and epoch_time.main(["lenet5", "--steps", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "resnet152 is not a zoo model" in err[0] and "--steps must be at least 1" in err[1]
