@@ -229,3 +229,11 @@ def test_pruning_reaches_its_target_on_every_canon_family(name, options, calibra
     assert chosen and all(abs(rows[layer]["sparsity"] - 0.5) < 0.02 for layer in chosen), \
         {layer: rows[layer]["sparsity"] for layer in chosen}
     assert rows[next(layer.name for layer in model.layers if layer.name in rows)]["sparsity"] == 0   # the stem
+
+
+def test_a_model_trained_with_split_groups_is_fine_tuned_native(calibration):
+    """tfmot does not know SplitGroupConv2D: QAT and pruning see the grouped Conv2D it stands for."""
+    model = build_model("resnext50_32x4d", (32, 32, 1), 10, {"cardinality": 4, "width": 32, "grouped_conv": "split"})
+    qmodel, stays_float = quantize_aware(model)
+    assert stays_float == [] and qmodel(calibration[:2].astype(np.float32)).shape == (2, 10)
+    assert len([name for name in pruning.select_layers(model) if name.endswith("_2_conv")]) == 16

@@ -28,7 +28,11 @@ def _prunable(layer):
 
 
 def select_layers(model, selection="default", only=(), skip=()):
-    """Names of the layers to prune; UserError naming layers that do not exist or cannot be pruned."""
+    """Names of the layers to prune; UserError naming layers that do not exist or cannot be pruned. A
+    model trained with split groups is chosen from as the native one it is fine-tuned as (clone_with)."""
+    from edgecnn.convert import grouped_form
+
+    model = grouped_form(model, "native")
     names = [layer.name for layer in model.layers]
     for name in [*only, *skip]:
         if name not in names:

@@ -21,7 +21,8 @@ quantize = tfmot.quantization.keras
 
 
 def _folds(batch_norm):
-    """Whether tfmot folds this BatchNormalization: it follows a Conv2D or DepthwiseConv2D directly."""
+    """Whether tfmot folds this BatchNormalization: it follows a convolution directly (a SeparableConv2D's
+    after tfmot's rewrite: its pointwise Conv2D)."""
     before = batch_norm._inbound_nodes[0].inbound_layers
     return type(before) in (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)
 

@@ -131,13 +131,12 @@ class SplitGroupConv2D(keras.layers.Conv2D):
         return self.convolution_op(inputs, kernel)
 
 
-def squeeze_excite(x, reduction, name, squeeze_bias=True):
+def squeeze_excite(x, reduction, name):
     """Squeeze-and-excitation (Hu et al. 2018): global average pool, 1x1 conv to C/r with ReLU, 1x1 conv
     back to C with a sigmoid, channel-wise scale. 1x1 convolutions, not Dense, so the converter keeps the
     block as CONV_2D + MUL, as MobileNet v3 has it."""
     channels = x.shape[-1]
     s = layers.GlobalAveragePooling2D(keepdims=True, name=name + "_se_squeeze")(x)
-    s = layers.Conv2D(max(1, channels // reduction), 1, activation="relu", use_bias=squeeze_bias,
-                      name=name + "_se_reduce")(s)
+    s = layers.Conv2D(max(1, channels // reduction), 1, activation="relu", name=name + "_se_reduce")(s)
     s = layers.Conv2D(channels, 1, activation="sigmoid", name=name + "_se_expand")(s)
     return layers.Multiply(name=name + "_se_excite")([x, s])
