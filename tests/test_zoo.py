@@ -22,10 +22,9 @@ REFERENCE = {
     "mobilenet_v3_small": (2_554_968, "tf_keras.applications.MobileNetV3Small", 56e6),
     "mobilenet_v3_large": (5_507_432, "tf_keras.applications.MobileNetV3Large", 219e6),
     "efficientnet_b0": (5_330_571, "tf_keras.applications.EfficientNetB0", 0.39e9),
-    # B1-B3: the paper's FLOPs (0.70, 1.0, 1.8 B) sit 10-14 % above a multiply-add count; not compared
-    "efficientnet_b1": (7_856_239, "tf_keras.applications.EfficientNetB1", None),
-    "efficientnet_b2": (9_177_569, "tf_keras.applications.EfficientNetB2", None),
-    "efficientnet_b3": (12_320_535, "tf_keras.applications.EfficientNetB3", None),
+    "efficientnet_b1": (7_856_239, "tf_keras.applications.EfficientNetB1", 0.70e9),
+    "efficientnet_b2": (9_177_569, "tf_keras.applications.EfficientNetB2", 1.0e9),
+    "efficientnet_b3": (12_320_535, "tf_keras.applications.EfficientNetB3", 1.8e9),
     "efficientnet_lite0": (4_652_008, "tensorflow/tpu EfficientNet-Lite0 (timm tf_efficientnet_lite0), trainable", None),
     "efficientnet_lite1": (5_416_680, "tensorflow/tpu EfficientNet-Lite1 (timm tf_efficientnet_lite1), trainable", None),
     "efficientnet_lite2": (6_092_072, "tensorflow/tpu EfficientNet-Lite2 (timm tf_efficientnet_lite2), trainable", None),

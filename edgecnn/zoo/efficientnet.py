@@ -54,14 +54,20 @@ def _preprocess(input_shape, lite, weights):
     return inputs, x
 
 
+def _stride2_pad(x, kernel, name):
+    """Keras' correct_pad: k//2 on each side, one less before on an even side, so an odd size rounds up
+    (15 -> 8) as TensorFlow's 'same' does; B1-B3 at 240-300 have odd sizes."""
+    before = [kernel // 2 - (1 - size % 2) for size in x.shape[1:3]]
+    return layers.ZeroPadding2D(((before[0], kernel // 2), (before[1], kernel // 2)), name=name)(x)
+
+
 def _block(x, kernel, f_in, f_out, expansion, stride, act, se, drop, name):
     inp, width = x, f_in * expansion
     if expansion != 1:
         x = layers.Conv2D(width, 1, use_bias=False, kernel_initializer=CONV_INIT, name=name + "expand_conv")(x)
         x = layers.Activation(act, name=name + "expand_activation")(layers.BatchNormalization(name=name + "expand_bn")(x))
     if stride == 2:
-        x = layers.ZeroPadding2D(((kernel // 2 - 1, kernel // 2), (kernel // 2 - 1, kernel // 2)),
-                                 name=name + "dwconv_pad")(x)
+        x = _stride2_pad(x, kernel, name + "dwconv_pad")
     x = layers.DepthwiseConv2D(kernel, strides=stride, padding="same" if stride == 1 else "valid", use_bias=False,
                                depthwise_initializer=CONV_INIT, name=name + "dwconv")(x)
     x = layers.Activation(act, name=name + "activation")(layers.BatchNormalization(name=name + "bn")(x))
@@ -101,7 +107,7 @@ def _efficientnet(variant, input_shape, classes, weights, dropout, drop_connect,
 
     inputs, x = _preprocess(input_shape, lite, weights)
     if stem_stride == 2:
-        x = layers.ZeroPadding2D(((0, 1), (0, 1)), name="stem_conv_pad")(x)
+        x = _stride2_pad(x, 3, "stem_conv_pad")
     x = layers.Conv2D(32 if lite else filters(32), 3, strides=stem_stride,
                       padding="same" if stem_stride == 1 else "valid", use_bias=False, kernel_initializer=CONV_INIT,
                       name="stem_conv")(x)
