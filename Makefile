@@ -25,7 +25,7 @@ PYTEST_ARGS ?=
 # pytest-xdist processes: much of a test runs on one core (TF import, the converter, make, subprocesses)
 TEST_WORKERS ?= 2
 
-.PHONY: setup data demo test clean device-check compare app-check transfer gpu-check gpu-check-training gpu-check-delegate peer int8-speed reference stem-trade ablation
+.PHONY: setup data demo test docs clean device-check compare app-check transfer gpu-check gpu-check-training gpu-check-delegate peer int8-speed reference stem-trade ablation
 .SECONDARY:
 
 setup: $(VENV)/.installed $(if $(GPU),$(VENV)/.installed-gpu)
@@ -168,7 +168,7 @@ build/%/model.keras: build/%/stages/train.json
 build/%/testset.npz: build/%/stages/data.json
 	$(EDGECNN) testset recipes/$*.yaml
 
-# --- variants (names as in edgecnn/variants.py) --------------------------------------------------
+# --- variants (names as in edgecnn/convert/variants.py) --------------------------------------------------
 # build/<r>/<FORMAT>.tflite from model.keras, build/<r>/<SOURCE>-<FORMAT>.tflite from a compressed
 # model. SOURCE names the steps from the trained model in order: pruned-NN, clustered-K (.keras), qat
 # (.h5), e.g. pruned-80, pruned-80-clustered-8, pruned-80-qat; each is made from the source before its
@@ -277,7 +277,7 @@ gpu-check: gpu-check-training gpu-check-delegate
 
 gpu-check-training: setup data
 	@$(PY) -m edgecnn.bench.gpu_check --probe
-	$(PY) -m edgecnn.gpu_training_check
+	$(PY) -m edgecnn.train.gpu_check
 
 gpu-check-delegate: setup
 	@$(PY) -m edgecnn.bench.gpu_check --probe
@@ -292,7 +292,14 @@ transfer: setup data
 	  build/transfer_finetune/testset.npz
 	@mkdir -p reports
 	$(PY) -m edgecnn.bench build/transfer_scratch/int8.tflite build/transfer_finetune/int8.tflite \
-	  --data build/transfer_finetune/testset.npz --runs 100 --json reports/transfer.json | tee reports/transfer.md
+	  --data build/transfer_finetune/testset.npz --runs 100 --json reports/transfer.json | tee build/transfer.txt
+	@{ echo '```'; cat build/transfer.txt; echo '```'; } > reports/transfer.md
+	@$(PY) -m edgecnn.study.include
+
+# docs/ includes the generated tables of reports/ (edgecnn/study/include.py); every command that writes a
+# report rewrites its blocks, and this rewrites them all
+docs: setup
+	$(PY) -m edgecnn.study.include
 
 clean:
 	rm -rf build

@@ -72,7 +72,7 @@ SCHEMA = {
         "bn_recalibration": Field("int", 0, low=0, high=100_000),
         "freeze_backbone_epochs": Field("int", 0, low=0, high=10_000),   # train the classifier alone first
         "fine_tune_learning_rate": Field("float", None, low=1e-8, high=10.0, optional=True),
-        # training choices (edgecnn/train_options.py); each default changes nothing
+        # training choices (edgecnn/train/options.py); each default changes nothing
         "crop_padding": Field("int", 0, low=0, high=65, quiet=True),        # pixels: pad, then crop at random
         "erasing": Field("float", 0.0, low=0.0, high=1.0, closed=True, quiet=True),   # random erasing's probability
         "mixup": Field("float", 0.0, low=0.0, high=10.0, closed=True, quiet=True),    # Beta(a, a) of mixup
@@ -89,7 +89,7 @@ SCHEMA = {
     "convert": {
         "int8_io": Field("str", "uint8", choices=("uint8", "int8", "float32")),
         "rgb_input": Field("bool", False),      # a 1-channel model's files take RGB (grey computed inside)
-        "fold_input": Field("bool", True),      # the input scaling folded into the stem conv (edgecnn/fold.py)
+        "fold_input": Field("bool", True),      # the input scaling folded into the stem conv (edgecnn/convert/fold.py)
         "grouped_conv": Field("str", "native", choices=("native", "split"), quiet=True),  # split: per group
     },
     "prune": {
@@ -208,7 +208,7 @@ def input_files(recipe):
         from edgecnn.data.calibration import all_images
 
         out["calibration"] = all_images(str(cal))
-    from edgecnn.train_options import teachers
+    from edgecnn.train.options import teachers
 
     for value in [recipe["model"]["weights"], recipe["model"]["file"], *teachers(recipe["train"])]:
         if value and value != "imagenet" and Path(value).exists():
@@ -293,14 +293,14 @@ def validate(raw, source):
         out["train"]["epochs"] = 0             # your own model goes in as it is unless a train section says so
     _check_model(out, source)
     _check_compress(out, source)
-    from edgecnn.train_options import check_train
+    from edgecnn.train.options import check_train
 
     check_train(out, source)
     return out
 
 
 def _check_compress(data, source):
-    from edgecnn.variants import parse_tflite
+    from edgecnn.convert.variants import parse_tflite
 
     candidates = data["optimize"]["candidates"]
     if not candidates:

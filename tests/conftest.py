@@ -47,7 +47,7 @@ def make(workspace, *targets, check=True):
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory):
     """An untrained MobileNetV2 (alpha 0.35, 32x32x1, 10 classes) as fp32 and uint8-I/O int8 .tflite files."""
-    from edgecnn import convert
+    from edgecnn.convert import converter as convert
     from edgecnn.data.calibration import load_calibration
     from edgecnn.tf import keras
     from edgecnn.zoo import build_model
@@ -66,7 +66,7 @@ def tiny_models(tmp_path_factory):
 def micro_models(tmp_path_factory):
     """An untrained micro_cnn (widths 8, 16; 32x32x1, 10 classes) as the files TFLite Micro runs or refuses:
     uint8-I/O int8 (runs), fp32 (runs, float kernels), fp16 and dynamic range (refused)."""
-    from edgecnn import convert
+    from edgecnn.convert import converter as convert
     from edgecnn.data.calibration import load_calibration
     from edgecnn.tf import keras
     from edgecnn.zoo import build_model

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from edgecnn import convert
+from edgecnn.convert import converter as convert
 from edgecnn.bench.runtime import pick_runtime
 from edgecnn.compress import prune as pruning
 from edgecnn.compress.debug import layer_errors, selective, tensors_for

@@ -14,9 +14,9 @@ import yaml
 
 from conftest import last_line, run_cli
 from edgecnn import recipe as recipes
-from edgecnn.distribute import parse_tf_config, scaled
+from edgecnn.train.distribute import parse_tf_config, scaled
 from edgecnn.errors import UserError
-from edgecnn.workers import check_ports
+from edgecnn.train.workers import check_ports
 
 SMALL = {"model": {"name": "lenet5"}, "dataset": {"train_samples": 4000},
          "train": {"epochs": 2, "batch_size": 64, "learning_rate": 0.002}}

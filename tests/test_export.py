@@ -261,7 +261,7 @@ def test_cli_inspect_and_metadata(tmp_path, int8_file):
 def test_rgb_input_computes_grey_inside_the_model(micro_models, tmp_path):
     import numpy as np
 
-    from edgecnn import convert
+    from edgecnn.convert import converter as convert
     from edgecnn.data.calibration import load_calibration
 
     model, _ = micro_models

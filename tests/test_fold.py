@@ -1,12 +1,12 @@
-"""The input scaling folded into the stem convolution (edgecnn/fold.py): the same outputs, numerically,
+"""The input scaling folded into the stem convolution (edgecnn/convert/fold.py): the same outputs, numerically,
 for every zoo model and each input layout; the file's first compute op is the stem; what cannot be
 folded is named and left as it was."""
 
 import numpy as np
 import pytest
 
-from edgecnn import convert
-from edgecnn.fold import fold_input, same_pads
+from edgecnn.convert import converter as convert
+from edgecnn.convert.fold import fold_input, same_pads
 from edgecnn.tf import keras
 from edgecnn.zoo.registry import build_model, list_models
 

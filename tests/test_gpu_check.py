@@ -106,7 +106,7 @@ def test_timed_runs_end_at_the_outputs_read_back(tiny_models):
 
 
 def test_training_half_without_a_gpu(monkeypatch, capsys):
-    from edgecnn import gpu_training_check
+    from edgecnn.train import gpu_check as gpu_training_check
 
     monkeypatch.setattr(gpu_training_check, "find_gpu", lambda: None)
     assert gpu_training_check.main() == 2
@@ -122,7 +122,7 @@ def test_training_half_without_a_gpu(monkeypatch, capsys):
 
 
 def test_epoch_seconds_skip_the_first_epoch(tmp_path):
-    from edgecnn.gpu_training_check import epoch_seconds
+    from edgecnn.train.gpu_check import epoch_seconds
 
     path = tmp_path / "history.json"
     path.write_text('[{"epoch": 1, "seconds": 30.0}, {"epoch": 2, "seconds": 4.0}, {"epoch": 3, "seconds": 6.0}]')
@@ -140,7 +140,7 @@ def test_make_gpu_check_on_a_machine_without_a_gpu():
 
 def test_the_training_half_s_recipes_are_the_demo_with_the_gpu_options():
     from edgecnn import recipe
-    from edgecnn.gpu_training_check import RECIPES
+    from edgecnn.train.gpu_check import RECIPES
 
     demo = recipe.load(ROOT / "recipes" / "fashion_mnist_mobilenet_v2.yaml")
     auto, fast = (recipe.load(ROOT / "recipes" / f"{name}.yaml") for name in RECIPES)

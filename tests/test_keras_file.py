@@ -63,7 +63,7 @@ def test_your_own_model_without_a_train_section_goes_in_as_it_is(workspace):
     recipe = {"model": {"file": "my_net.keras"}, "dataset": {"input_shape": [32, 32, 1]}}
     (workspace / "recipes" / "asis.yaml").write_text(yaml.safe_dump(recipe))
     run_cli("train", "recipes/asis.yaml", cwd=workspace, check=True)
-    from edgecnn.train import load_trained
+    from edgecnn.zoo.keras_file import load_trained
 
     mine, saved = keras.models.load_model(workspace / "my_net.keras"), load_trained(workspace / "build/asis/model.keras")
     for a, b in zip(mine.get_weights(), saved.get_weights()):

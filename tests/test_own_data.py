@@ -95,7 +95,7 @@ def test_classes_and_samples_per_class_select_the_training_data():
 
 
 def test_checkpoints_of_an_earlier_version_of_the_recipe_are_not_resumed(tmp_path, monkeypatch):
-    from edgecnn.train import claim_checkpoints
+    from edgecnn.train.fit import claim_checkpoints
 
     monkeypatch.chdir(tmp_path)
     raw = {"model": {"name": "lenet5"}, "train": {"learning_rate": 0.01}}

@@ -15,7 +15,7 @@ import yaml
 from conftest import ROOT, make, run_cli
 from edgecnn.artifacts import atomic_path, atomic_write, sha256_file
 from edgecnn.export import metadata
-from edgecnn.train import load_trained
+from edgecnn.zoo.keras_file import load_trained
 
 pytestmark = pytest.mark.slow
 
@@ -278,7 +278,7 @@ def test_artifacts_get_the_mode_the_umask_gives(tmp_path, umask, mode):
 def test_device_check_runs_every_file_on_tflite_runtime_2_14(workspace, tiny_models):
     """A separate env with numpy<2 and tflite-runtime 2.14 only: files load there, or the too-new op is named."""
     model, paths = tiny_models
-    from edgecnn import convert
+    from edgecnn.convert import converter as convert
 
     (workspace / "edgecnn").symlink_to(ROOT / "edgecnn")
     empty = make(workspace, "device-check", check=False)

@@ -106,7 +106,7 @@ def test_weights_of_another_architecture_are_refused_naming_the_layer(tmp_path):
 
 def test_frozen_epochs_train_the_classifier_alone_with_batch_norm_in_inference_mode(tmp_path, monkeypatch):
     from edgecnn import recipe as recipes
-    from edgecnn.train import phases, train
+    from edgecnn.train.fit import phases, train
 
     monkeypatch.chdir(tmp_path)
     source = build_model("mobilenet_v2", (32, 32, 1), 10, {"alpha": 0.35})
@@ -125,7 +125,7 @@ def test_frozen_epochs_train_the_classifier_alone_with_batch_norm_in_inference_m
 
 
 def test_the_schedule_after_frozen_epochs_fine_tunes_at_a_lower_rate():
-    from edgecnn.train import phases
+    from edgecnn.train.fit import phases
 
     cfg = {"epochs": 10, "freeze_backbone_epochs": 3, "learning_rate": 0.01, "fine_tune_learning_rate": None}
     assert phases(cfg) == [(0, 3, 0.01, False), (3, 10, 0.001, True)]

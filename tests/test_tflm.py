@@ -125,7 +125,7 @@ def test_refused_files_get_one_sentence(micro_models, tmp_path):
 
 
 def test_an_operator_tflm_lacks_is_named(tmp_path):
-    from edgecnn import convert
+    from edgecnn.convert import converter as convert
     from edgecnn.tf import keras, tf
 
     inp = keras.Input((8, 8, 3), batch_size=1)

@@ -1,7 +1,8 @@
 import json
 
-from edgecnn.distribute import make_strategy
-from edgecnn.train import EpochLog, load_trained, make_loss, make_optimizer, recalibrate_bn
+from edgecnn.train.distribute import make_strategy
+from edgecnn.zoo.keras_file import load_trained
+from edgecnn.train.fit import EpochLog, make_loss, make_optimizer, recalibrate_bn
 from edgecnn.tf import keras, tf
 
 
@@ -31,7 +32,7 @@ def test_auxiliary_heads_train_and_convert_without_them(tmp_path):
     """GoogLeNet trains with three outputs (labels repeated) and converts with its main output only."""
     import numpy as np
 
-    from edgecnn import convert
+    from edgecnn.convert import converter as convert
     from edgecnn.data.pipeline import make_dataset
     from edgecnn.zoo import build_model
 
@@ -48,7 +49,7 @@ def test_auxiliary_heads_train_and_convert_without_them(tmp_path):
 
 
 def test_custom_layers_reload_in_safe_mode(tmp_path):
-    from edgecnn.train import load_trained
+    from edgecnn.zoo.keras_file import load_trained
     from edgecnn.zoo import build_model
 
     model = build_model("mobilenet_v3_small", (32, 32, 1), 10)

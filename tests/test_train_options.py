@@ -1,4 +1,4 @@
-"""The training choices (edgecnn/train_options.py): each changes what it should on a tiny run, each default
+"""The training choices (edgecnn/train/options.py): each changes what it should on a tiny run, each default
 changes nothing, and each bad value is one sentence naming the key and its range."""
 
 import json
@@ -12,7 +12,7 @@ from edgecnn import recipe as recipes
 from edgecnn.data.pipeline import make_dataset
 from edgecnn.errors import UserError
 from edgecnn.tf import keras, tf
-from edgecnn.train import make_optimizer, make_schedule, plain
+from edgecnn.train.fit import make_optimizer, make_schedule, plain
 
 
 def demo_with(tmp_path, name="r.yaml", **train):
@@ -155,7 +155,7 @@ def test_ema_weights_are_the_average_of_the_steps_and_replace_the_raw_ones():
 
 
 def test_an_average_too_slow_for_the_run_is_a_warning():
-    from edgecnn.train_options import ema_warning
+    from edgecnn.train.options import ema_warning
 
     said = ema_warning(0.999, 1880)
     assert "leaves 15% of the starting weights" in said and "use at most 0.9973" in said
@@ -163,7 +163,7 @@ def test_an_average_too_slow_for_the_run_is_a_warning():
 
 
 def test_soften_at_temperature_one_is_the_distribution_itself():
-    from edgecnn.distill import soften
+    from edgecnn.train.distill import soften
 
     p = np.array([[0.7, 0.2, 0.1]], "float32")
     np.testing.assert_allclose(soften(p, 1.0), p, rtol=1e-5)
@@ -171,7 +171,7 @@ def test_soften_at_temperature_one_is_the_distribution_itself():
 
 
 def _student_after_one_step(teacher, weight):
-    from edgecnn.distill import Distiller
+    from edgecnn.train.distill import Distiller
 
     keras.utils.set_random_seed(0)
     student = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
@@ -202,7 +202,7 @@ def _save(model, path):
 
 
 def test_teacher_mismatch_missing_and_not_a_model_are_one_sentence(tmp_path):
-    from edgecnn.distill import load_teachers
+    from edgecnn.train.distill import load_teachers
 
     def model(shape, classes):
         return keras.Sequential([keras.Input(shape), keras.layers.Flatten(), keras.layers.Dense(classes, "softmax")])
@@ -239,8 +239,8 @@ def test_every_choice_together_trains_a_student_that_saves_and_converts(workspac
            "distilled from build/t_teacher/model.keras (T 4, weight 0.5)" in proc.stdout
     history = json.loads((workspace / "build/t_student/history.json").read_text())
     assert len(history) == 2 and all(row["distillation_loss"] > 0 for row in history)
-    from edgecnn import convert
-    from edgecnn.train import load_trained
+    from edgecnn.convert import converter as convert
+    from edgecnn.zoo.keras_file import load_trained
 
     student = load_trained(workspace / "build/t_student/model.keras")
     teacher = load_trained(workspace / "build/t_teacher/model.keras")

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from edgecnn import convert
+from edgecnn.convert import converter as convert
 from edgecnn.bench.measure import from_output, to_input
 from edgecnn.bench.runtime import pick_runtime
 from edgecnn.data.calibration import load_calibration
-from edgecnn.gpu_compat import gpu_compatibility
+from edgecnn.convert.gpu_compat import gpu_compatibility
 from edgecnn.tf import keras
 from edgecnn.zoo import build_model, entry, list_models
 from edgecnn.zoo.registry import builder_options

@@ -3,10 +3,10 @@
 import os
 import sys
 
-from edgecnn import distribute
 from edgecnn.data.datasets import load_splits
 from edgecnn.data.pipeline import make_dataset
 from edgecnn.tf import keras
+from edgecnn.train import distribute
 
 
 def finetune(recipe, make_model, epochs, learning_rate, callbacks=(), verbose=None):
@@ -17,7 +17,7 @@ def finetune(recipe, make_model, epochs, learning_rate, callbacks=(), verbose=No
     2.5 points below fp32, further down than pruned-80-int8), validation accuracy swinging ~1.5 points
     from epoch to epoch.
     """
-    from edgecnn.train import make_optimizer, plain
+    from edgecnn.train.fit import make_optimizer, plain
 
     cfg = plain(recipe["train"])
     keras.utils.set_random_seed(cfg["seed"])
@@ -57,7 +57,7 @@ def copy_layer(layer):
 def clone_with(model, wrap):
     """The model rebuilt layer by layer from copies; `wrap(layer_copy, original)` may wrap any of them.
     Grouped convolutions come back native first: tfmot knows Conv2D(groups=g), not SplitGroupConv2D."""
-    from edgecnn.convert import grouped_form
+    from edgecnn.convert.converter import grouped_form
 
     model = grouped_form(model, "native")
     return keras.models.clone_model(model, clone_function=lambda layer: wrap(copy_layer(layer), layer))

@@ -58,3 +58,19 @@ def load(path=None):
             raise UserError(f"{folder}: {split} has {images.shape[0]} images but {labels.shape[0]} labels.")
         out.append((images[..., None], labels.astype("int64")))
     return tuple(out)
+
+
+def write_samples(per_class, out):
+    """The first `per_class` training images of each class as PNG files under out/<label>_<name>/ (the
+    calibration sets of calib_data/ are made this way)."""
+    from PIL import Image
+
+    from edgecnn.artifacts import atomic_path
+
+    (x, y), _ = load()
+    for label, name in enumerate(CLASS_NAMES):
+        folder = Path(out) / f"{label}_{name.replace('/', '-').replace(' ', '_').lower()}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for index in [int(i) for i in (y == label).nonzero()[0][:per_class]]:
+            with atomic_path(folder / f"train_{index:05d}.png") as tmp:
+                Image.fromarray(x[index, :, :, 0], mode="L").save(tmp, format="PNG", optimize=True)

@@ -2,7 +2,7 @@
 
 from edgecnn.data import regularize
 from edgecnn.tf import keras, tf
-from edgecnn.train_options import is_mixing
+from edgecnn.train.options import is_mixing
 
 AUGMENT_LAYERS = {
     "hflip": lambda seed: keras.layers.RandomFlip("horizontal", seed=seed),

@@ -1,5 +1,5 @@
 """Training-time image regularizers on float batches of raw [0, 255] pixels: padded random crop, random
-erasing, mixup and CutMix (edgecnn/train_options.py says what each recipe key means).
+erasing, mixup and CutMix (edgecnn/train/options.py says what each recipe key means).
 
 Crop is Keras' own RandomTranslation with nearest-pixel sampling and zero fill: padding by p pixels and
 cropping back at a random place is a shift of at most p pixels with zeros coming in. Erasing and the two

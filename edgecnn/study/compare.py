@@ -154,6 +154,7 @@ def cpu_name():
 def compare(study, root="build", out="reports"):
     """Measure the study and write reports/<study>.md, .csv, .png. Returns the markdown text."""
     from edgecnn.artifacts import atomic_write
+    from edgecnn.study.include import refresh
     from edgecnn.study.plot import plot
 
     builds = find_builds(root, study)
@@ -182,6 +183,7 @@ def compare(study, root="build", out="reports"):
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / f"{study}.md", text.encode())
     atomic_write(out / f"{study}.csv", to_csv(rows, reference).encode())
+    refresh(out / f"{study}.md")
     plot(rows, out / f"{study}.png", f"{study}: top-1 against latency ({runtime['name']}, "
                                       f"{report['threads']} threads, {cpu_name() or platform.machine()})")
     return text

@@ -47,7 +47,7 @@ def medians(paths, runtime, xnnpack, repeats, runs):
 
 
 def run(repeats):
-    from edgecnn import convert
+    from edgecnn.convert import converter as convert
     from edgecnn.bench.runtime import pick_runtime
     from edgecnn.zoo.registry import build_model
 

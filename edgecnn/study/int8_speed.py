@@ -55,7 +55,7 @@ def partitions(path):
 
 
 def run(names, repeats):
-    from edgecnn import convert
+    from edgecnn.convert import converter as convert
     from edgecnn.zoo.registry import build_model
 
     rows = []

@@ -41,7 +41,7 @@ def calibration(count=16, seed=0):
 
 
 def ours(name, images):
-    from edgecnn import convert
+    from edgecnn.convert import converter as convert
     from edgecnn.zoo.registry import build_model
 
     built = build_model(name, SIZE, CLASSES, {})
@@ -163,12 +163,15 @@ def main(argv=None):
 
 
 def write(report, base, render):
-    """reports/<name>.json with every figure and .md with the table (printed too)."""
+    """reports/<name>.json with every figure and .md with the table (printed too, and rewritten where docs/
+    includes it)."""
     from edgecnn.artifacts import atomic_write
+    from edgecnn.study.include import refresh
 
     base.parent.mkdir(exist_ok=True)
     atomic_write(base.with_suffix(".json"), (json.dumps(report, indent=1) + "\n").encode())
     atomic_write(base.with_suffix(".md"), render(report).encode())
+    refresh(base.with_suffix(".md"))
     print(render(report))
 
 

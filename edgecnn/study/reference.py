@@ -30,7 +30,7 @@ REPORT = Path("reports/reference")
 
 def make_files(name):
     """The model's three files under build/reference/, and what the table says of the model."""
-    from edgecnn import convert
+    from edgecnn.convert import converter as convert
     from edgecnn.study.int8_speed import recalibrated
     from edgecnn.zoo.macs import count_macs
     from edgecnn.zoo.registry import build_model, entry, inference_model

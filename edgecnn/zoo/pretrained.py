@@ -179,7 +179,7 @@ def load(model, name, options, weights, class_names=None):
         raise UserError(f"model.weights: {path} does not exist; give 'imagenet', a .keras model or an .h5 weights "
                         f"file (an earlier recipe's build/<recipe>/model.keras).")
     if path.suffix == ".keras" or path.is_dir():
-        from edgecnn.keras_file import load_trained
+        from edgecnn.zoo.keras_file import load_trained
 
         try:
             source = layer_weights(load_trained(path))

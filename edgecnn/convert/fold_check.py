@@ -1,5 +1,5 @@
 """The input fold measured on a trained model (docs/speed.md):
-    python -m edgecnn.fold_check recipes/NAME.yaml   (after make build/NAME/model.keras build/NAME/testset.npz)
+    python -m edgecnn.convert.fold_check recipes/NAME.yaml   (after make build/NAME/model.keras build/NAME/testset.npz)
 """
 
 import json
@@ -12,9 +12,9 @@ import numpy as np
 from edgecnn import recipe as recipes
 from edgecnn.bench.measure import Loaded
 from edgecnn.bench.runtime import pick_runtime
-from edgecnn.convert import convert, prepare
+from edgecnn.convert.converter import convert, prepare
 from edgecnn.data.calibration import for_recipe
-from edgecnn.keras_file import load_trained
+from edgecnn.zoo.keras_file import load_trained
 
 
 def compare(recipe_path, samples=None):
@@ -45,5 +45,5 @@ def compare(recipe_path, samples=None):
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        sys.exit("usage: python -m edgecnn.fold_check recipes/NAME.yaml   (after make build/NAME/model.keras build/NAME/testset.npz)")
+        sys.exit("usage: python -m edgecnn.convert.fold_check recipes/NAME.yaml   (after make build/NAME/model.keras build/NAME/testset.npz)")
     print(json.dumps(compare(sys.argv[1]), indent=1))

@@ -1,4 +1,4 @@
-"""Training with tf_keras `fit` under a tf.distribute strategy (edgecnn/distribute.py: one device, all
+"""Training with tf_keras `fit` under a tf.distribute strategy (edgecnn/train/distribute.py: one device, all
 GPUs, or a cluster of workers), resumable after Ctrl-C or kill.
 
 Resuming is Keras' own BackupAndRestore: the weights, the optimizer and the epoch counter are saved
@@ -11,13 +11,12 @@ import os
 import sys
 import time
 
-from edgecnn import distribute
 from edgecnn.artifacts import atomic_path, atomic_write, read_json, record
 from edgecnn.data.datasets import load_splits
 from edgecnn.data.pipeline import make_dataset
-from edgecnn.keras_file import load_trained  # noqa: F401  (edgecnn.train.load_trained, as callers use it)
 from edgecnn.tf import keras, tf
-from edgecnn.train_options import distill_settings, ema_warning, is_mixing
+from edgecnn.train import distribute
+from edgecnn.train.options import distill_settings, ema_warning, is_mixing
 from edgecnn.zoo import build_model
 
 
@@ -33,7 +32,7 @@ def make_schedule(cfg, steps_per_epoch):
 
 def make_optimizer(cfg, steps_per_epoch):
     """The optimizer and schedule of `cfg` (train's keys). train.warmup_epochs, weight_decay and ema apply
-    when present: fine-tuning passes plain(cfg) instead (edgecnn/train_options.py says why).
+    when present: fine-tuning passes plain(cfg) instead (edgecnn/train/options.py says why).
 
     Warm-up is Keras' CosineDecay from 0 to the rate over the warm-up steps, then the cosine (or, with
     alpha 1, the constant rate); decay is Keras' decoupled weight_decay, biases and batch-norm's gamma
@@ -54,7 +53,7 @@ def make_optimizer(cfg, steps_per_epoch):
 
 
 def plain(cfg):
-    """train's settings without the choices fine-tuning leaves out (edgecnn/train_options.py): every
+    """train's settings without the choices fine-tuning leaves out (edgecnn/train/options.py): every
     training choice (a `quiet` key of the schema) at its default, which changes nothing."""
     from edgecnn.recipe import SCHEMA
 
@@ -125,7 +124,7 @@ def make_model(recipe, class_names, load=True):
     """The model to train: a zoo model (from scratch or from model.weights) or the user's model.file."""
     spec, shape = recipe["model"], recipe["dataset"]["input_shape"]
     if spec["file"]:
-        from edgecnn.keras_file import load_own
+        from edgecnn.zoo.keras_file import load_own
 
         return load_own(spec["file"], shape, len(class_names))
     return build_model(spec["name"], shape, len(class_names), spec["options"], weights=spec["weights"], load=load,
@@ -133,11 +132,11 @@ def make_model(recipe, class_names, load=True):
 
 
 def distilling(model, cfg, input_shape, data):
-    """The model fit() trains: the student itself, or a Distiller around it (edgecnn/distill.py)."""
+    """The model fit() trains: the student itself, or a Distiller around it (edgecnn/train/distill.py)."""
     settings = distill_settings(cfg)
     if not settings:
         return model
-    from edgecnn.distill import Distiller, load_teachers
+    from edgecnn.train.distill import Distiller, load_teachers
     from edgecnn.errors import UserError
 
     if len(model.outputs) > 1:

@@ -91,8 +91,8 @@ def grouped_form(model, form):
 def prepare(model, rgb=False, fold=True, always=False, grouped="native"):
     """The model as its files are made from it: grouped convolutions in the form `grouped` (grouped_form),
     RGB input (convert.rgb_input) and the input scaling folded into the stem (convert.fold_input,
-    edgecnn/fold.py). Returns (model, why the scaling was left unfolded, or None)."""
-    from edgecnn.fold import fold_input
+    edgecnn/convert/fold.py). Returns (model, why the scaling was left unfolded, or None)."""
+    from edgecnn.convert.fold import fold_input
 
     model = grouped_form(model, grouped)
     grey = GREY_WEIGHTS if rgb and model.input_shape[-1] == 1 else None

@@ -14,7 +14,7 @@ Each is a `train:` key whose default changes nothing (edgecnn/recipe.py SCHEMA):
   ema            momentum of an exponential moving average of the weights, which replaces them at the
                  end (evaluation and every exported file use it)
   distill        {teacher, temperature, weight}: knowledge distillation (Hinton et al. 2015) from one
-                 trained Keras model or several averaged (edgecnn/distill.py)
+                 trained Keras model or several averaged (edgecnn/train/distill.py)
 
 The compression steps' fine-tuning (prune, qat, cluster) keeps to train.augmentation and the plain
 optimizer: an average of the weights would undo pruning's zeros, and mixed labels need another loss.

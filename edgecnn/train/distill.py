@@ -19,7 +19,7 @@ EPSILON = 1e-7
 
 def load_teachers(paths, input_shape, classes, class_names=None):
     """The teachers as frozen Keras models, each checked against the student's input shape and classes."""
-    from edgecnn.keras_file import load_own
+    from edgecnn.zoo.keras_file import load_own
 
     where = "train.distill.teacher"
     out = []

@@ -1,0 +1,56 @@
+"""`edgecnn optimize`: every candidate variant built through Make (only what is missing or stale), all of them
+measured in one interleaved edgecnn-bench run on the whole test set, and the fastest within the accuracy
+budget written as build/<r>/best.tflite, with optimize.json and optimize.md (the table of all candidates)."""
+
+import json
+from pathlib import Path
+
+from edgecnn.artifacts import atomic_write, read_json, record
+from edgecnn.compress import choose as chooser
+from edgecnn.convert.variants import parse_tflite
+from edgecnn.make import make, make_each
+from edgecnn.measure import run_bench
+
+
+def optimize(recipe, budget=None):
+    """Choose and write best.tflite; the text of optimize.md."""
+    cfg, out = recipe["optimize"], recipe.build_dir
+    budget = cfg["budget"] if budget is None else budget
+    variants = ["fp32"] + [v for v in cfg["candidates"] if v != "fp32"]
+    make([str(out / "fp32.tflite"), str(out / "testset.npz")])
+    failed = make_each([str(out / f"{v}.tflite") for v in variants[1:]])
+    variants = [v for v in variants if str(out / f"{v}.tflite") not in failed]
+    files = [out / f"{v}.tflite" for v in variants]
+    report_path = out / "optimize_bench.json"
+    run_bench(recipe, files, report_path)
+    blobs = {v: f.read_bytes() for v, f in zip(variants, files)}
+    candidates = chooser.candidates_from(read_json(report_path), variants, blobs)
+    reference = candidates[0]
+    best = chooser.choose(candidates, reference, budget, eligible=set(cfg["candidates"]))
+    notes = _notes(out, variants)
+    unmade = {Path(path).stem: why for path, why in failed.items()}
+    text = (f"{recipe.name}: budget {budget:g} points of top-1 against fp32 "
+            f"({100 * reference.top1:.2f} %); best: {best.variant}\n\n"
+            + chooser.table(candidates, reference, budget, best, unmade) + "\n\n" + "\n".join(notes) + "\n")
+    atomic_write(out / "best.tflite", blobs[best.variant])
+    summary = {"budget": budget, "best": best.variant, "reference": "fp32", "notes": notes,
+               "candidates": [vars(c) for c in candidates], "not_made": unmade}
+    atomic_write(out / "optimize.json", (json.dumps(summary, indent=1) + "\n").encode())
+    atomic_write(out / "optimize.md", text.encode())
+    for name in ("best.tflite", "optimize.json", "optimize.md", "optimize_bench.json"):
+        record(recipe, out / name, "optimize")
+    return text
+
+
+def _notes(out, variants):
+    """Whether XNNPACK's sparse kernels run here, and whether each pruned fp32 graph fits their path."""
+    sparse_ok, why = chooser.sparse_kernels_on_this_cpu()
+    notes = [f"XNNPACK sparse kernels: {'available' if sparse_ok else 'not used'} ({why})."]
+    for variant in variants:
+        source, fmt = parse_tflite(variant)
+        info_path = out / f"{source.name}.json"
+        if fmt == "fp32" and source.kind != "model" and info_path.is_file():
+            info = read_json(info_path)
+            notes.append(f"{variant}: the graph " + ("fits XNNPACK's sparse path" if info["sparse_path"] else
+                         f"does not fit XNNPACK's sparse path (tfmot's check: {info['sparse_path_reason']})") + ".")
+    return notes
