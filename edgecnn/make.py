@@ -9,9 +9,9 @@ from pathlib import Path
 from edgecnn.errors import UserError
 
 
-def make_each(targets, write=None):
-    """Make every target that can be made (make -k, its output passed on to `write`); {target: the line that
-    says why} for each that could not be."""
+def make_each(targets):
+    """Make every target that can be made (make -k, its output passed on); {target: the line that says why}
+    for each that could not be."""
     if not Path("Makefile").is_file():
         return {t: "it does not exist and there is no Makefile here to build it" for t in targets
                 if not Path(t).is_file()}
@@ -20,7 +20,7 @@ def make_each(targets, write=None):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     for line in proc.stdout:
-        (write or sys.stdout.write)(line)
+        sys.stdout.write(line)
         lines.append(line.rstrip())
     proc.wait()
     failed, said, last = {}, "", ""
@@ -39,22 +39,22 @@ def make_each(targets, write=None):
             if t in failed or not Path(t).is_file()}
 
 
-def make(targets, write=None):
+def make(targets):
     """Build `targets` (exactly the missing or stale work); UserError naming the first that could not be built
     and why."""
-    failed = make_each(targets, write)
+    failed = make_each(targets)
     if failed:
         target, why = next(iter(failed.items()))
         raise UserError(f"{target} could not be built ({why.rstrip('.')}); see the output above, or run edgecnn "
                         f"in the project folder.")
 
 
-def make_weights(recipe, write=None):
+def make_weights(recipe):
     """Starting weights that an earlier recipe makes (build/<r>/model.keras) are built first when missing."""
     from edgecnn import recipe as recipes
 
     weights = recipe["model"]["weights"]
     if weights and weights != "imagenet" and not Path(weights).exists() and Path(weights).parts[:1] == ("build",):
-        make([weights], write)
+        make([weights])
         recipe.forget_inputs()
         recipes.write_stage_configs(recipe)     # their fingerprint now: Make will not train this twice

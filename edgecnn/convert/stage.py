@@ -17,6 +17,11 @@ def _prepared(recipe, model):
     return conv.prepare(model, cfg["rgb_input"], cfg["fold_input"], grouped=cfg["grouped_conv"])
 
 
+def _errors(model, calibration):
+    """The quantization debugger's rows for the model's int8 conversion, worst first."""
+    return layer_errors(conv.configure(model, "int8", calibration), calibration)
+
+
 def convert(recipe, variant):
     """Write build/<r>/<variant>.tflite; the line to print."""
     source, fmt = parse_tflite(variant)
@@ -39,7 +44,7 @@ def keep_float(recipe, model, calibration):
     cfg = recipe["quantize"]
     if not cfg["keep_float"] and not cfg["keep_worst"]:
         return []
-    rows = layer_errors(conv.configure(model, "int8", calibration), calibration)
+    rows = _errors(model, calibration)
     named = tensors_for(rows, cfg["keep_float"]) if cfg["keep_float"] else []
     return sorted(set(named) | {row["tensor_name"] for row in rows[:cfg["keep_worst"]]})
 
@@ -48,7 +53,7 @@ def quant_report(recipe, top):
     """Write build/<r>/quant_errors.csv (every quantized tensor's RMSE / scale); the lines to print."""
     model, _ = _prepared(recipe, load_source(recipe, parse_source("model")))
     calibration = for_recipe(recipe)
-    rows = layer_errors(conv.configure(model, "int8", calibration), calibration)
+    rows = _errors(model, calibration)
     out = recipe.build_dir / "quant_errors.csv"
     write_report(rows, out)
     record(recipe, out, "int8")
