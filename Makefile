@@ -168,7 +168,7 @@ build/%/model.keras: build/%/stages/train.json
 build/%/testset.npz: build/%/stages/data.json
 	$(EDGECNN) testset recipes/$*.yaml
 
-# --- variants (names as in edgecnn/convert/variants.py) --------------------------------------------------
+# --- variants (names as in edgecnn/variants.py) --------------------------------------------------
 # build/<r>/<FORMAT>.tflite from model.keras, build/<r>/<SOURCE>-<FORMAT>.tflite from a compressed
 # model. SOURCE names the steps from the trained model in order: pruned-NN, clustered-K (.keras), qat
 # (.h5), e.g. pruned-80, pruned-80-clustered-8, pruned-80-qat; each is made from the source before its
@@ -212,9 +212,9 @@ build/%/bench.json: build/%/fp32.tflite build/%/int8.tflite build/%/testset.npz 
 	$(EDGECNN) bench recipes/$*.yaml
 
 # --- embedding in apps (edgecnn export): int8.tflite as a microcontroller array, best.tflite as app resources
-# tflm.json: int8.tflite on TensorFlow Lite Micro's own interpreter (the arena it needs, top-1 on the test set);
+# tflm.json: int8.tflite on TensorFlow Lite Micro's own interpreter (the arena it needs, top-1 on the bench's test images);
 # the C export measures the arena again for its constant and refuses a file over the recipe's export budgets.
-build/%/tflm.json: build/%/int8.tflite build/%/testset.npz
+build/%/tflm.json: build/%/int8.tflite build/%/testset.npz build/%/stages/bench.json
 	$(EDGECNN) tflm recipes/$*.yaml
 
 build/%/c/model_data.cc: build/%/int8.tflite build/%/tflm.json build/%/stages/export.json

@@ -42,7 +42,7 @@ def deps(recipe, inputs):
     build = [p for p in inputs["model"] if Path(p).parts[:1] == ("build",)]
     files = [p for section in inputs.values() for p in section if p not in build]
     folders = sorted({str(Path(p).parent) for p in files} | {str(Path(p).parent.parent) for p in files})
-    from edgecnn.train.options import teachers
+    from edgecnn.schema import teachers
 
     for start in [recipe["model"]["weights"], *teachers(recipe["train"])]:     # starting weights, teachers
         if start and Path(start).parts[:1] == ("build",) and start not in build:

@@ -337,10 +337,14 @@ def sample_images(per_class, out):
 @main.command()
 @_recipe_arg
 def report(recipe_path):
-    """Print build/NAME/bench.json as a table: fp32 against int8, with ratios."""
+    """Print build/NAME/bench.json as a table: fp32 against int8, with ratios; exit 2 when the int8 file misses
+    the recipe's targets (targets.int8_top1, targets.int8_drop)."""
     from edgecnn.measure import report as run
 
-    click.echo(run(recipes.load(recipe_path)))
+    table, missed = run(recipes.load(recipe_path))
+    click.echo(table)
+    if missed:
+        raise UserError(missed)
 
 
 def _shape(text):
@@ -361,6 +365,6 @@ def _shape(text):
 @click.option("--gpu", is_flag=True, help="convert each to fp16 and check GPU-delegate compatibility (slow)")
 def models(pattern, input_shape, classes, gpu):
     """Table of the registered models (matching a wildcard PATTERN): params, MACs, input, GPU delegate."""
-    from edgecnn.zoo.catalog import table
+    from edgecnn.study.catalog import table
 
     click.echo(table(pattern, input_shape, classes, gpu))

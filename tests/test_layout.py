@@ -83,6 +83,45 @@ def test_no_import_circles():
     assert cycles(graph) == []
 
 
+# The package's layers, lowest first (docs/design.md): a stage folder or a shared module imports only layers
+# before it, function-level imports included. bench is the ground floor (numpy and a TFLite runtime, copied to
+# devices); then what every stage shares; the stages in pipeline order; the commands on top.
+LAYERS = ["edgecnn", "bench", "errors", "artifacts", "lock", "tf", "data", "zoo", "variants", "schema", "recipe",
+          "make", "measure", "train", "compress", "convert", "export", "study", "check", "cli", "__main__"]
+
+
+def layer(module):
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def upward(graph):
+    """The imports that reach a higher layer: "importer -> imported"."""
+    return [f"{m} -> {d}" for m, deps in sorted(graph.items()) for d in sorted(deps)
+            if LAYERS.index(layer(d)) > LAYERS.index(layer(m))]
+
+
+def test_the_layer_check_finds_an_import_from_a_lower_stage_into_a_higher_one():
+    graph = {"edgecnn.data.pipeline": {"edgecnn.train.options", "edgecnn.errors"}, "edgecnn.train.options": set(),
+             "edgecnn.errors": set()}
+    assert upward(graph) == ["edgecnn.data.pipeline -> edgecnn.train.options"]
+
+
+def test_stages_depend_one_way_in_pipeline_order():
+    graph = import_graph()
+    assert {layer(m) for m in graph} == set(LAYERS)
+    assert upward(graph) == []
+
+
+def test_recipes_are_checked_without_tensorflow():
+    """The schema, the zoo's index and the data checks: `edgecnn check`, `make -n`, bench and report start fast."""
+    code = ("import sys; from edgecnn import recipe; r = recipe.load('recipes/fashion_mnist_mobilenet_v2.yaml'); "
+            "r.inputs(); import edgecnn.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('tensorflow', 'tf_keras', 'keras')))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stdout[-500:] + proc.stderr[-2000:]
+
+
 def test_the_cli_parses_and_calls():
     """Every command's body is its stage module's import, the call and what it prints: at most four statements
     besides imports and the docstring, and no helper functions beyond the error boundary's and parsing's."""
@@ -114,7 +153,7 @@ def test_each_folder_of_the_package_is_a_stage_that_says_what_it_holds():
         assert ast.get_docstring(ast.parse(init.read_text())), folder
     loose = sorted(p.stem for p in PACKAGE.glob("*.py"))
     assert loose == ["__init__", "__main__", "artifacts", "check", "cli", "errors", "lock", "make", "measure",
-                     "recipe", "tf"]
+                     "recipe", "schema", "tf", "variants"]
 
 
 def code_blocks(text):

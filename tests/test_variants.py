@@ -4,7 +4,7 @@ import pytest
 
 from edgecnn.compress.choose import Candidate, choose, table
 from edgecnn.errors import UserError
-from edgecnn.convert.variants import parse_source, parse_tflite
+from edgecnn.variants import parse_source, parse_tflite
 
 
 def test_variant_names():

@@ -62,6 +62,19 @@ def test_every_registered_model_has_a_reference():
     assert sorted(REFERENCE) == list_models()
 
 
+def test_the_index_recipes_are_checked_against_is_the_live_registry():
+    """zoo/index.json (read without TensorFlow) holds every builder's family, role, reference and options;
+    after a builder changes, `python -m edgecnn.zoo.registry` writes it again."""
+    from edgecnn.zoo import index
+    from edgecnn.zoo.registry import as_index
+
+    assert index.models() == as_index(), "zoo/index.json is stale: run python -m edgecnn.zoo.registry"
+    assert index.PATH.read_text() == index.text(as_index())
+    assert set(index.with_imagenet()) == {"mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large",
+                                          "efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3",
+                                          "vgg16", "resnet50"}
+
+
 @pytest.mark.parametrize("name", sorted(REFERENCE))
 def test_parameters_and_macs_at_the_reference_configuration(name):
     params, source, macs = REFERENCE[name]

@@ -11,6 +11,7 @@ from edgecnn.data.calibration import load_calibration
 from edgecnn.convert.gpu_compat import gpu_compatibility
 from edgecnn.tf import keras
 from edgecnn.zoo import build_model, entry, list_models
+from edgecnn.zoo.layers import grouped_form
 from edgecnn.zoo.registry import builder_options
 
 pytestmark = pytest.mark.slow   # ~3 min on 2 cores; make test runs it
@@ -117,13 +118,13 @@ def test_grouped_convolutions_reach_tflite_native_or_split_with_the_same_outputs
     native, split = (contents.read(files[form]).operators for form in ("native", "split"))
     assert "SPLIT" not in native and split["SPLIT"] == 16 and split["CONV_2D"] == native["CONV_2D"] + 16 * 3
     plain = build_model("resnet18", (32, 32, 1), 10)
-    assert convert.grouped_form(plain, "split") is plain                          # nothing to split
+    assert grouped_form(plain, "split") is plain                          # nothing to split
     trained_split = build_model("resnext50_32x4d", (32, 32, 1), 10, {"cardinality": 4, "width": 32,
                                                                       "grouped_conv": "split"})
     trained_split.set_weights(model.get_weights())                                 # the same weights either way
     trained_split.save(tmp_path / "split.keras")                                   # as training saves it
     trained_split = keras.models.load_model(tmp_path / "split.keras", compile=False, safe_mode=True)
     assert sum(type(layer).__name__ == "SplitGroupConv2D" for layer in trained_split.layers) == 16
-    native_again = convert.grouped_form(trained_split, "native")
+    native_again = grouped_form(trained_split, "native")
     assert not any(type(layer).__name__ == "SplitGroupConv2D" for layer in native_again.layers)
     assert np.allclose(native_again(images).numpy(), expected, atol=1e-5)

@@ -57,7 +57,7 @@ def copy_layer(layer):
 def clone_with(model, wrap):
     """The model rebuilt layer by layer from copies; `wrap(layer_copy, original)` may wrap any of them.
     Grouped convolutions come back native first: tfmot knows Conv2D(groups=g), not SplitGroupConv2D."""
-    from edgecnn.convert.converter import grouped_form
+    from edgecnn.zoo.layers import grouped_form
 
     model = grouped_form(model, "native")
     return keras.models.clone_model(model, clone_function=lambda layer: wrap(copy_layer(layer), layer))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from edgecnn.artifacts import atomic_write, read_json, record
 from edgecnn.compress import choose as chooser
-from edgecnn.convert.variants import parse_tflite
+from edgecnn.variants import parse_tflite
 from edgecnn.make import make, make_each
 from edgecnn.measure import run_bench
 

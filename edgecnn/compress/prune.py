@@ -30,7 +30,7 @@ def _prunable(layer):
 def select_layers(model, selection="default", only=(), skip=()):
     """Names of the layers to prune; UserError naming layers that do not exist or cannot be pruned. A
     model trained with split groups is chosen from as the native one it is fine-tuned as (clone_with)."""
-    from edgecnn.convert.converter import grouped_form
+    from edgecnn.zoo.layers import grouped_form
 
     model = grouped_form(model, "native")
     names = [layer.name for layer in model.layers]

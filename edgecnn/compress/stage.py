@@ -5,7 +5,7 @@ import json
 import warnings
 
 from edgecnn.artifacts import atomic_path, atomic_write, record
-from edgecnn.convert.variants import parse_source
+from edgecnn.variants import parse_source
 from edgecnn.errors import UserError
 
 

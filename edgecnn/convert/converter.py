@@ -21,6 +21,7 @@ from tensorflow.python.framework.convert_to_constants import convert_variables_t
 from edgecnn.bench.quiet import quiet_stderr
 from edgecnn.data.calibration import representative
 from edgecnn.tf import tf
+from edgecnn.zoo.layers import grouped_form
 from edgecnn.zoo.registry import inference_model
 
 IO_TYPES = {"uint8": tf.uint8, "int8": tf.int8, "float32": tf.float32}
@@ -62,30 +63,6 @@ def rgb_input(model):
     x = grey(inputs)
     grey.set_weights([np.asarray(GREY_WEIGHTS, np.float32).reshape(1, 1, 3, 1)])
     return keras.Model(inputs, model(x), name=model.name)
-
-
-def grouped_form(model, form):
-    """The model with its grouped convolutions in `form`: "native", one Conv2D(groups=g) each (one grouped
-    CONV_2D in the file), or "split", zoo/layers.py's SplitGroupConv2D (SPLIT -> one CONV_2D per group ->
-    CONCATENATION, for a runtime without grouped CONV_2D). Both hold the same kernel, so the weights carry
-    over either way; the model itself where nothing changes."""
-    from edgecnn.tf import keras
-    from edgecnn.zoo.layers import SplitGroupConv2D
-
-    def changes(layer):
-        if form == "split":
-            return type(layer) is keras.layers.Conv2D and layer.groups > 1
-        return type(layer) is SplitGroupConv2D
-
-    def clone(layer):
-        kind = (SplitGroupConv2D if form == "split" else keras.layers.Conv2D) if changes(layer) else layer.__class__
-        return kind.from_config(layer.get_config())
-
-    if not any(changes(layer) for layer in model.layers):
-        return model
-    changed = keras.models.clone_model(model, clone_function=clone)
-    changed.set_weights(model.get_weights())
-    return changed
 
 
 def prepare(model, rgb=False, fold=True, always=False, grouped="native"):

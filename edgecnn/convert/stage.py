@@ -8,7 +8,7 @@ from edgecnn.artifacts import atomic_write, record
 from edgecnn.compress.debug import layer_errors, layer_of, tensors_for, write_report
 from edgecnn.compress.stage import load_source
 from edgecnn.convert import converter as conv
-from edgecnn.convert.variants import parse_source, parse_tflite
+from edgecnn.variants import parse_source, parse_tflite
 from edgecnn.data.calibration import for_recipe
 
 

@@ -1,8 +1,8 @@
 """tf.data input pipeline: cache, shuffle, batch, augment (Keras preprocessing layers), prefetch."""
 
 from edgecnn.data import regularize
+from edgecnn.data.regularize import is_mixing
 from edgecnn.tf import keras, tf
-from edgecnn.train.options import is_mixing
 
 AUGMENT_LAYERS = {
     "hflip": lambda seed: keras.layers.RandomFlip("horizontal", seed=seed),

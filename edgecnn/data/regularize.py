@@ -14,6 +14,11 @@ ERASE_AREA = (0.02, 0.4)        # Zhong et al. 2017: share of the image erased, 
 ERASE_ASPECT = (0.3, 1 / 0.3)
 
 
+def is_mixing(cfg):
+    """True when labels are mixed (mixup or CutMix), so they travel as one-hot vectors."""
+    return bool(cfg.get("mixup") or cfg.get("cutmix"))
+
+
 def crop_layer(padding, shape, seed):
     """Shift each image by up to `padding` pixels each way, zeros coming in (pad-and-crop)."""
     return keras.layers.RandomTranslation(padding / shape[0], padding / shape[1], fill_mode="constant",

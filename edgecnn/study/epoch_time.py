@@ -33,8 +33,8 @@ def budget():
 
 def step_seconds(name, shape, batch, steps, split=False, limit=120.0):
     """Median seconds of one training step (Adam, batch `batch`) after one untimed step; no more steps
-    once `limit` seconds have been timed. split: grouped convolutions split per group (convert.grouped_form)."""
-    from edgecnn.convert.converter import grouped_form
+    once `limit` seconds have been timed. split: grouped convolutions split per group (zoo/layers.py grouped_form)."""
+    from edgecnn.zoo.layers import grouped_form
     from edgecnn.tf import keras
     from edgecnn.zoo import build_model, inference_model
 

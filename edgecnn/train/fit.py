@@ -16,7 +16,8 @@ from edgecnn.data.datasets import load_splits
 from edgecnn.data.pipeline import make_dataset
 from edgecnn.tf import keras, tf
 from edgecnn.train import distribute
-from edgecnn.train.options import distill_settings, ema_warning, is_mixing
+from edgecnn.data.regularize import is_mixing
+from edgecnn.train.options import distill_settings, ema_warning
 from edgecnn.zoo import build_model
 
 
@@ -55,7 +56,7 @@ def make_optimizer(cfg, steps_per_epoch):
 def plain(cfg):
     """train's settings without the choices fine-tuning leaves out (edgecnn/train/options.py): every
     training choice (a `quiet` key of the schema) at its default, which changes nothing."""
-    from edgecnn.recipe import SCHEMA
+    from edgecnn.schema import SCHEMA
 
     return {**cfg, **{key: field.default for key, field in SCHEMA["train"].items() if field.quiet}}
 

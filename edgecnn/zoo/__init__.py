@@ -1,8 +1,7 @@
-"""Model builders behind one registry. Importing a family module registers its builders."""
+"""Model builders behind one registry (registry.py); each family's builders in a module of their own, which
+the registry imports (and TensorFlow with it) the first time it is asked. index.py answers what a recipe may
+name without TensorFlow."""
 
-from edgecnn.zoo import (alexnet, densenet, efficientnet, googlenet, lenet, micro_cnn, mobilenet_v1,  # noqa: F401
-                         mobilenet_v2, mobilenet_v3, nin, resnet, resnext, senet, squeezenet, vgg, wide_resnet,
-                         xception, zfnet)
 from edgecnn.zoo.registry import (build_model, builder_options, check_options, entry, get_builder, inference_model,
                                   list_models, register_model)
 

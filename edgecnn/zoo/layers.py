@@ -119,7 +119,7 @@ def grouped_conv(x, filters, kernel, groups, name, model, strides=1, padding="sa
 @keras.utils.register_keras_serializable("edgecnn")
 class SplitGroupConv2D(keras.layers.Conv2D):
     """A grouped Conv2D written as SPLIT -> one CONV_2D per group -> CONCATENATION, with the same kernel
-    (so the same weights) as Conv2D(groups=g). For runtimes without grouped CONV_2D (convert.grouped_form),
+    (so the same weights) as Conv2D(groups=g). For runtimes without grouped CONV_2D (grouped_form),
     and for training on a CPU: Keras compiles a grouped Conv2D with XLA there, whose training step is tens
     of times slower than this form's (docs/zoo.md)."""
 
@@ -129,6 +129,27 @@ class SplitGroupConv2D(keras.layers.Conv2D):
 
     def _jit_compiled_convolution_op(self, inputs, kernel):      # Keras compiles grouped convs with XLA
         return self.convolution_op(inputs, kernel)
+
+
+def grouped_form(model, form):
+    """The model with its grouped convolutions in `form`: "native", one Conv2D(groups=g) each (one grouped
+    CONV_2D in the file), or "split", zoo/layers.py's SplitGroupConv2D (SPLIT -> one CONV_2D per group ->
+    CONCATENATION, for a runtime without grouped CONV_2D). Both hold the same kernel, so the weights carry
+    over either way; the model itself where nothing changes."""
+    def changes(layer):
+        if form == "split":
+            return type(layer) is keras.layers.Conv2D and layer.groups > 1
+        return type(layer) is SplitGroupConv2D
+
+    def clone(layer):
+        kind = (SplitGroupConv2D if form == "split" else keras.layers.Conv2D) if changes(layer) else layer.__class__
+        return kind.from_config(layer.get_config())
+
+    if not any(changes(layer) for layer in model.layers):
+        return model
+    changed = keras.models.clone_model(model, clone_function=clone)
+    changed.set_weights(model.get_weights())
+    return changed
 
 
 def squeeze_excite(x, reduction, name):

@@ -1,16 +1,22 @@
 """One registry: model name -> builder function, with the family, the role and the reference input.
 
-Tests iterate over it, recipes name its keys, `edgecnn models` prints it.
+Tests iterate over it, recipes name its keys, `edgecnn models` prints it. The family modules register their
+builders when imported, and they import TensorFlow: the registry imports them the first time it is asked.
+What a recipe may name is also in index.json, read without TensorFlow (index.py).
 """
 
-import difflib
 import fnmatch
+import importlib
 import inspect
 from dataclasses import dataclass
 
-from edgecnn.errors import UserError
+from edgecnn.zoo import index
 
-COMMON = ("input_shape", "classes", "weights")
+COMMON = index.COMMON
+# every module that registers builders
+FAMILY_MODULES = ("alexnet", "densenet", "efficientnet", "googlenet", "lenet", "micro_cnn", "mobilenet_v1",
+                  "mobilenet_v2", "mobilenet_v3", "nin", "resnet", "resnext", "senet", "squeezenet", "vgg",
+                  "wide_resnet", "xception", "zfnet")
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,15 @@ class Entry:
 
 
 _ENTRIES = {}
+_LOADED = []
+
+
+def _entries():
+    if not _LOADED:
+        for module in FAMILY_MODULES:
+            importlib.import_module(f"edgecnn.zoo.{module}")
+        _LOADED.append(True)
+    return _ENTRIES
 
 
 def register_model(family, role, reference_input=(224, 224, 3), reference_classes=1000):
@@ -38,15 +53,14 @@ def register_model(family, role, reference_input=(224, 224, 3), reference_classe
 
 
 def list_models(pattern="*"):
-    return sorted(name for name in _ENTRIES if fnmatch.fnmatch(name, pattern))
+    return sorted(name for name in _entries() if fnmatch.fnmatch(name, pattern))
 
 
 def entry(name):
-    if name not in _ENTRIES:
-        close = difflib.get_close_matches(name, _ENTRIES, n=3, cutoff=0.4)
-        hint = f"did you mean {', '.join(close)}?" if close else f"known models: {', '.join(list_models())}."
-        raise UserError(f"unknown model '{name}': {hint}")
-    return _ENTRIES[name]
+    entries = _entries()
+    if name not in entries:
+        raise index.unknown(name, entries)
+    return entries[name]
 
 
 def get_builder(name):
@@ -60,12 +74,7 @@ def builder_options(name):
 
 
 def check_options(name, options):
-    known = builder_options(name)
-    for key in options or {}:
-        if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"it takes: {', '.join(known) or 'no options'}."
-            raise UserError(f"model '{name}' has no option '{key}': {hint}")
+    index.check_keys(name, builder_options(name), options)
 
 
 def inference_model(model):
@@ -89,3 +98,25 @@ def build_model(name, input_shape, classes, options=None, weights=None, load=Tru
     if weights and load:
         print(pretrained.load(model, name, options, weights, class_names).summary(), flush=True)
     return model
+
+
+def as_index():
+    """index.json's content as the live registry gives it (imports every builder, and TensorFlow)."""
+    import json
+
+    from edgecnn.zoo.pretrained import supports_imagenet
+
+    out = {}
+    for name in list_models():
+        e = entry(name)
+        out[name] = {"family": e.family, "role": e.role, "reference_input": list(e.reference_input),
+                     "reference_classes": e.reference_classes,
+                     "options": json.loads(json.dumps(builder_options(name))), "imagenet": supports_imagenet(name)}
+    return out
+
+
+if __name__ == "__main__":       # python -m edgecnn.zoo.registry: index.json written again
+    from edgecnn.zoo import registry     # the module the families register with, not this __main__
+
+    index.PATH.write_text(index.text(registry.as_index()))
+    print(f"wrote {index.PATH} ({len(registry.list_models())} models)")
