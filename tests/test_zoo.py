@@ -3,10 +3,39 @@
 import numpy as np
 import pytest
 
+from conftest import SMALL
 from edgecnn.errors import UserError
 from edgecnn.tf import keras
 from edgecnn.zoo import build_model, entry, list_models
 from edgecnn.zoo.macs import count_macs
+
+def conv(k, c_in, c_out):
+    """A k x k convolution's weights and biases."""
+    return k * k * c_in * c_out + c_out
+
+
+def dense(n_in, n_out):
+    return n_in * n_out + n_out
+
+
+# GoogLeNet (Szegedy et al. 2015), Table 1: each inception's input channels and its #1x1, #3x3 reduce, #3x3,
+# #5x5 reduce, #5x5, pool proj
+INCEPTIONS = [(192, 64, 96, 128, 16, 32, 32), (256, 128, 128, 192, 32, 96, 64), (480, 192, 96, 208, 16, 48, 64),
+              (512, 160, 112, 224, 24, 64, 64), (512, 128, 128, 256, 24, 64, 64), (512, 112, 144, 288, 32, 64, 64),
+              (528, 256, 160, 320, 32, 128, 128), (832, 256, 160, 320, 32, 128, 128), (832, 384, 192, 384, 48, 128, 128)]
+GOOGLENET = conv(7, 3, 64) + conv(1, 64, 64) + conv(3, 64, 192) + sum(
+    conv(1, c, a) + conv(1, c, b1) + conv(3, b1, b2) + conv(1, c, c1) + conv(5, c1, c2) + conv(1, c, d)
+    for c, a, b1, b2, c1, c2, d in INCEPTIONS) + dense(1024, 1000)
+# ZFNet (Zeiler & Fergus 2014), Fig. 3: 96 7x7, 256 5x5, 384, 384, 256 3x3, 6x6x256 into FC 4096, 4096, 1000
+ZFNET = (conv(7, 3, 96) + conv(5, 96, 256) + conv(3, 256, 384) + conv(3, 384, 384) + conv(3, 384, 256)
+         + dense(6 * 6 * 256, 4096) + dense(4096, 4096) + dense(4096, 1000))
+# NiN (Lin et al. 2014), the released CIFAR-10 model: 5x5 192, 1x1 160, 96; 5x5 192, 1x1 192, 192; 3x3 192, 1x1
+# 192, 10
+NIN = (conv(5, 3, 192) + conv(1, 192, 160) + conv(1, 160, 96) + conv(5, 96, 192) + 2 * conv(1, 192, 192)
+       + conv(3, 192, 192) + conv(1, 192, 192) + conv(1, 192, 10))
+# LeNet-5 (LeCun et al. 1998, Sec. II-B): C1 156, C5 48,120 and F6 10,164 parameters as printed; C3 here connects
+# every S2 map (the paper's sparse table: 1,516) and the classifier is dense (the paper's RBF units: 840 fixed)
+LENET5 = conv(5, 1, 6) + conv(5, 6, 16) + conv(5, 16, 120) + dense(120, 84) + dense(84, 10)
 
 # name: (parameters at the reference input, where the count comes from, published multiply-adds or None)
 REFERENCE = {
@@ -14,7 +43,7 @@ REFERENCE = {
     "mobilenet_v2": (3_538_984, "tf_keras.applications.MobileNetV2", 300e6),
     "squeezenet1_0": (1_248_424, "SqueezeNet paper, Table 1 / torchvision squeezenet1_0", None),
     "squeezenet1_1": (1_235_496, "SqueezeNet v1.1 release / torchvision squeezenet1_1", None),
-    "lenet5": (61_706, "LeNet-5 as built here (paper: about 60,000; C3 fully connected)", 0.4e6),
+    "lenet5": (LENET5, "LeNet-5's layers as printed in the paper, C3 fully connected, a dense classifier", 0.4e6),
     "alexnet": (61_100_840, "torchvision alexnet (one tower, Krizhevsky 2014)", 0.72e9),
     "vgg16": (138_357_544, "tf_keras.applications.VGG16", 15.5e9),
     "resnet50": (25_636_712, "tf_keras.applications.ResNet50", 3.9e9),
@@ -29,10 +58,10 @@ REFERENCE = {
     "efficientnet_lite1": (5_416_680, "tensorflow/tpu EfficientNet-Lite1 (timm tf_efficientnet_lite1), trainable", None),
     "efficientnet_lite2": (6_092_072, "tensorflow/tpu EfficientNet-Lite2 (timm tf_efficientnet_lite2), trainable", None),
     "micro_cnn": (163_234, "micro_cnn as built here (widths 24, 48, 96; no published model to compare)", None),
-    "googlenet": (6_998_552, "GoogLeNet Table 1 widths, no auxiliary heads (paper total: 6.8 M, rounded)", 1.55e9),
+    "googlenet": (GOOGLENET, "GoogLeNet Table 1's layers, no auxiliary heads (paper total: 6.8 M, rounded)", 1.55e9),
     # ZFNet, NiN and WRN-28-10: no published multiply-adds; Xception's equal Keras' (compared below)
-    "zfnet": (62_357_608, "ZFNet Fig. 3 layer sizes (Zeiler & Fergus 2014; no total printed)", None),
-    "nin": (966_986, "NiN's released CIFAR-10 configuration (192-160-96, 192-192-192, 192-192-10)", None),
+    "zfnet": (ZFNET, "ZFNet Fig. 3's layer sizes (Zeiler & Fergus 2014; no total printed)", None),
+    "nin": (NIN, "NiN's released CIFAR-10 configuration (192-160-96, 192-192-192, 192-192-10)", None),
     "xception": (22_910_480, "tf_keras.applications.Xception", None),
     "densenet121": (8_062_504, "tf_keras.applications.DenseNet121", 2.83e9),          # torchvision's figure
     "se_resnet50": (28_088_024, "pretrainedmodels se_resnet50, trainable (Hu et al. 2018 Table 2: 28.1 M)", 3.87e9),
@@ -64,11 +93,11 @@ def test_every_registered_model_has_a_reference():
 
 def test_the_index_recipes_are_checked_against_is_the_live_registry():
     """zoo/index.json (read without TensorFlow) holds every builder's family, role, reference and options;
-    after a builder changes, `python -m edgecnn.zoo.registry` writes it again."""
+    after a builder changes, `python -m edgecnn.zoo` writes it again."""
     from edgecnn.zoo import index
     from edgecnn.zoo.registry import as_index
 
-    assert index.models() == as_index(), "zoo/index.json is stale: run python -m edgecnn.zoo.registry"
+    assert index.models() == as_index(), "zoo/index.json is stale: run python -m edgecnn.zoo"
     assert index.PATH.read_text() == index.text(as_index())
     assert set(index.with_imagenet()) == {"mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large",
                                           "efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3",
@@ -86,6 +115,22 @@ def test_parameters_and_macs_at_the_reference_configuration(name):
         assert model.count_params() == ref.count_params() and count_macs(model) == count_macs(ref)
     if macs:
         assert abs(count_macs(model) / macs - 1) < 0.05, (count_macs(model), macs)
+
+
+def test_the_layer_tables_reproduce_the_papers_printed_counts():
+    """The formulas above give what the papers print: LeNet-5's C1, C5 and F6, GoogLeNet's 6.8 M (Table 1)."""
+    assert (conv(5, 1, 6), conv(5, 16, 120), dense(120, 84)) == (156, 48_120, 10_164)
+    assert round(GOOGLENET / 1e5) == 70 and abs(GOOGLENET / 6.8e6 - 1) < 0.03
+    lenet = reference_model("lenet5")
+    assert [lenet.get_layer(n).count_params() for n in ("c1", "c5", "f6")] == [156, 48_120, 10_164]
+
+
+@pytest.mark.parametrize("name, options, keras_name", [("resnet50", {"blocks": [3, 4, 23, 3]}, "ResNet101"),
+                                                       ("densenet121", {"blocks": [6, 12, 32, 32]}, "DenseNet169")])
+def test_the_blocks_option_builds_the_deeper_published_forms(name, options, keras_name):
+    """ResNet-101 and DenseNet-169 are ResNet-50's and DenseNet-121's blocks with more blocks per stage."""
+    ours = build_model(name, (224, 224, 3), 1000, options)
+    assert ours.count_params() == getattr(keras.applications, keras_name)(weights=None).count_params()
 
 
 def test_googlenet_paper_total_and_auxiliary_heads():
@@ -211,7 +256,7 @@ def test_the_softmax_stays_float32_under_mixed_precision():
         for name in ("alexnet", "densenet121", "efficientnet_b0", "googlenet", "lenet5", "micro_cnn", "mobilenet_v1",
                      "mobilenet_v2", "mobilenet_v3_small", "nin", "resnet18", "resnext50_32x4d", "se_resnet50",
                      "squeezenet1_1", "vgg16", "wide_resnet28_10", "xception", "zfnet"):   # one per builder module
-            options = {"aux_classifiers": True} if name == "googlenet" else {}
+            options = {"aux_classifiers": True} if name == "googlenet" else SMALL.get(name, {})
             model = build_model(name, entry(name).reference_input if name == "lenet5" else (32, 32, 3), 10, options)
             assert all(out.dtype == "float32" for out in model.outputs), name
             assert model.get_layer(index=3).compute_dtype == "float16", name      # the rest stays float16
@@ -254,6 +299,11 @@ def test_the_canon_keeps_its_defining_operators():
     ("wide_resnet28_10", {"dropout": 1.0}, r"dropout must be a number in \[0, 1\), got 1.0"),
     ("wide_resnet50_2", {"width_factor": 9}, r"width_factor must be an integer in \[1, 8\], got 9"),
     ("se_resnet50", {"reduction": 0}, r"reduction must be an integer in \[1, 256\], got 0"),
+    ("se_resnet50", {"blocks": [3, 4, 6]},
+     r"se_resnet50: blocks must be a list of 4 block counts, each an integer in \[1, 64\], got \[3, 4, 6\]"),
+    ("densenet121", {"blocks": [6, 12, 0, 16]}, r"densenet121: blocks must be a list of 4 block counts"),
+    ("resnet50", {"blocks": "3-4-6-3"}, r"resnet50: blocks must be a list of 4 block counts"),
+    ("xception", {"middle_blocks": 0}, r"xception: middle_blocks must be an integer in \[1, 64\], got 0"),
 ])
 def test_canon_options_out_of_range_are_named_with_their_range(name, options, message):
     with pytest.raises(UserError, match=message) as e:

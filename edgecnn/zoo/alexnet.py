@@ -7,16 +7,18 @@ AlexNets) so a 32x32 image still reaches the classifier at 3x3; the classifier t
 """
 
 from edgecnn.tf import keras
-from edgecnn.zoo.layers import model_name, check_min_size, conv_relu, pixel_input
+from edgecnn.zoo.layers import check_int, check_min_size, conv_relu, model_name, pixel_input
 from edgecnn.zoo.registry import register_model
 
 layers = keras.layers
 
 
 @register_model(family="alexnet", role="baseline", reference_input=(227, 227, 3))
-def alexnet(input_shape=(227, 227, 3), classes=1000, weights=None, dropout=0.5, batch_norm=False):
-    """AlexNet (one tower). batch_norm: a BatchNormalization after every convolution (see conv_relu)."""
+def alexnet(input_shape=(227, 227, 3), classes=1000, weights=None, dropout=0.5, batch_norm=False, fc_width=4096):
+    """AlexNet (one tower). batch_norm: a BatchNormalization after every convolution (see conv_relu); fc_width:
+    the two hidden dense layers (4096 in the paper)."""
     check_min_size("alexnet", input_shape, 32)
+    check_int("alexnet", "fc_width", fc_width, 1, 65536)
     small = min(input_shape[:2]) < 64
     inputs, x = pixel_input(input_shape)
     if small:
@@ -33,6 +35,6 @@ def alexnet(input_shape=(227, 227, 3), classes=1000, weights=None, dropout=0.5, 
     x = layers.Flatten(name="flatten")(x)
     for i in (6, 7):
         x = layers.Dropout(dropout, name=f"drop{i}")(x)
-        x = layers.Dense(4096, activation="relu", name=f"fc{i}")(x)
+        x = layers.Dense(fc_width, activation="relu", name=f"fc{i}")(x)
     outputs = layers.Dense(classes, activation="softmax", dtype="float32", name="predictions")(x)
     return keras.Model(inputs, outputs, name=model_name("alexnet", weights))

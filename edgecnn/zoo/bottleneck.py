@@ -1,6 +1,6 @@
 """The bottleneck ResNet that SE-ResNet, ResNeXt and Wide ResNet-50 vary, in torchvision's form.
 
-Convolutions without biases, BN epsilon 1e-5, stages of 3-4-6-3 blocks. A block: 1x1 to `width` ->
+Convolutions without biases, BN epsilon 1e-5, stages of 3-4-6-3 blocks (the `blocks` option). A block: 1x1 to `width` ->
 3x3 in `groups` groups -> 1x1 to 4 x filters, a 1x1 projection shortcut on each stage's first block,
 squeeze-and-excitation before the addition when `se` is set. `width` is the first stage's 3x3 width and
 doubles with each stage (ResNet-50: 64; ResNeXt-50 32x4d: 128 in 32 groups; WRN-50-2: 128). The
@@ -11,12 +11,13 @@ the stem is a 3x3 stride-1 convolution without the max pool, as resnet.py's, so 
 """
 
 from edgecnn.tf import keras
-from edgecnn.zoo.layers import check_min_size, grouped_conv, model_name, pixel_input, squeeze_excite
+from edgecnn.zoo.layers import check_blocks, check_min_size, grouped_conv, model_name, pixel_input, squeeze_excite
 from edgecnn.zoo.resnet import stem
 
 layers = keras.layers
 EPSILON = 1e-5
-STAGES = ((64, 3), (128, 4), (256, 6), (512, 3))        # (filters, blocks); 4 x filters leave each block
+FILTERS = (64, 128, 256, 512)        # each stage's; 4 x filters leave each block
+BLOCKS = (3, 4, 6, 3)                 # blocks per stage of the 50-layer form
 
 
 def _bn_relu(x, name, relu=True):
@@ -46,13 +47,14 @@ def _block(x, filters, width, groups, stride, projection, se, stride_on_3x3, nam
 
 
 def bottleneck_resnet(name, input_shape, classes, weights, width=64, groups=1, se=0, stride_on_3x3=True,
-                      split=False):
-    """A 50-layer bottleneck ResNet: `se` is the squeeze-excite reduction (0: none); split: the grouped
-    convolutions as SplitGroupConv2D."""
+                      split=False, blocks=BLOCKS):
+    """A bottleneck ResNet, 50 layers with the default blocks per stage (3-4-6-3; 3-4-23-3 is the 101-layer
+    form): `se` is the squeeze-excite reduction (0: none); split: the grouped convolutions as SplitGroupConv2D."""
+    blocks = check_blocks(name, "blocks", blocks, 4)
     check_min_size(name, input_shape, 32)
     inputs, x = pixel_input(input_shape)
     x = stem(x, min(input_shape[:2]) < 96, False, EPSILON)
-    for stage, (filters, count) in enumerate(STAGES, start=2):
+    for stage, (filters, count) in enumerate(zip(FILTERS, blocks), start=2):
         stage_width = width * 2 ** (stage - 2)
         for i in range(1, count + 1):
             stride = 2 if i == 1 and stage > 2 else 1

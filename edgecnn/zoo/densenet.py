@@ -11,7 +11,7 @@ the max pool (the CIFAR DenseNet stem), so 32x32 reaches the last block at 4x4.
 """
 
 from edgecnn.tf import keras
-from edgecnn.zoo.layers import check_int, check_min_size, model_name, pixel_input
+from edgecnn.zoo.layers import check_blocks, check_int, check_min_size, model_name, pixel_input
 from edgecnn.zoo.registry import register_model
 
 layers = keras.layers
@@ -36,9 +36,11 @@ def _transition(x, name):
 
 
 @register_model(family="densenet", role="baseline")
-def densenet121(input_shape=(224, 224, 3), classes=1000, weights=None, growth_rate=32):
-    """DenseNet-121. growth_rate: k, the channels each layer adds, 1-128 (32 in the paper)."""
+def densenet121(input_shape=(224, 224, 3), classes=1000, weights=None, growth_rate=32, blocks=BLOCKS):
+    """DenseNet-121. growth_rate: k, the channels each layer adds, 1-128 (32 in the paper); blocks: the layers of
+    each dense block (6-12-24-16; DenseNet-169 is 6-12-32-32)."""
     check_int("densenet121", "growth_rate", growth_rate, 1, 128)
+    blocks = check_blocks("densenet121", "blocks", blocks, 4)
     check_min_size("densenet121", input_shape, 32)
     inputs, x = pixel_input(input_shape)
     if min(input_shape[:2]) < 96:
@@ -50,7 +52,7 @@ def densenet121(input_shape=(224, 224, 3), classes=1000, weights=None, growth_ra
         x = _bn_relu(x, "conv1")
         x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
         x = layers.MaxPooling2D(3, strides=2, name="pool1")(x)
-    for stage, count in enumerate(BLOCKS, start=2):
+    for stage, count in enumerate(blocks, start=2):
         for i in range(1, count + 1):
             x = _dense_layer(x, growth_rate, f"conv{stage}_block{i}")
         if stage < 5:

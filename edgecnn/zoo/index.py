@@ -3,7 +3,7 @@ options with their defaults, and whether Keras publishes ImageNet weights for it
 it (edgecnn/schema.py), so `edgecnn check`, `make -n` and the commands that only read files start in a
 fraction of a second instead of loading TensorFlow.
 
-index.json is written from the live registry by `python -m edgecnn.zoo.registry`; tests/test_zoo.py holds the
+index.json is written from the live registry by `python -m edgecnn.zoo`; tests/test_zoo.py holds the
 two equal, so a builder added or changed without it fails there.
 """
 

@@ -85,6 +85,12 @@ def hard_swish_for_int8():
         HardSwish.decomposed = False
 
 
+def has_hard_swish(model):
+    """Whether a HardSwish layer is anywhere in the model (nested models included): only then does
+    hard_swish_for_int8 change how it traces."""
+    return any(isinstance(module, HardSwish) for module in model.submodules)
+
+
 def conv_relu(x, filters, kernel, name, strides=1, padding="same", batch_norm=False):
     """Conv2D + ReLU, as the plain baselines have it; batch_norm=True puts a BatchNormalization between
     them (the conv then has no bias). Plain VGG16 and SqueezeNet 1.1 stayed at chance through the study's
@@ -101,6 +107,17 @@ def check_int(model, option, value, low, high):
     """An integer option in [low, high], or one sentence naming the model, the option and the range."""
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise UserError(f"{model}: {option} must be an integer in [{low}, {high}], got {value!r}.")
+
+
+def check_blocks(model, option, value, count, high=64):
+    """A list of `count` block counts, each in [1, high], or one sentence naming the model, the option and what
+    it takes."""
+    ok = isinstance(value, (list, tuple)) and len(value) == count and all(
+        isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= high for v in value)
+    if not ok:
+        raise UserError(f"{model}: {option} must be a list of {count} block counts, each an integer in [1, {high}], "
+                        f"got {value!r}.")
+    return tuple(value)
 
 
 def grouped_conv(x, filters, kernel, groups, name, model, strides=1, padding="same", split=False):

@@ -113,10 +113,3 @@ def as_index():
                      "reference_classes": e.reference_classes,
                      "options": json.loads(json.dumps(builder_options(name))), "imagenet": supports_imagenet(name)}
     return out
-
-
-if __name__ == "__main__":       # python -m edgecnn.zoo.registry: index.json written again
-    from edgecnn.zoo import registry     # the module the families register with, not this __main__
-
-    index.PATH.write_text(index.text(registry.as_index()))
-    print(f"wrote {index.PATH} ({len(registry.list_models())} models)")

@@ -7,7 +7,7 @@ stride-1 convolution without the max pool (the CIFAR ResNet stem), so 32x32 ends
 """
 
 from edgecnn.tf import keras
-from edgecnn.zoo.layers import model_name, check_min_size, pixel_input
+from edgecnn.zoo.layers import check_blocks, check_min_size, model_name, pixel_input
 from edgecnn.zoo.registry import register_model
 
 layers = keras.layers
@@ -66,6 +66,7 @@ def _basic(x, filters, stride, shortcut_conv, name):
 
 
 def _resnet(name, block, blocks, expansion, bias, epsilon, input_shape, classes, weights):
+    blocks = check_blocks(name, "blocks", blocks, 4)
     check_min_size(name, input_shape, 32)
     inputs, x = pixel_input(input_shape, weights=weights, mode="caffe")
     x = stem(x, min(input_shape[:2]) < 96, bias, epsilon)
@@ -82,12 +83,12 @@ def _resnet(name, block, blocks, expansion, bias, epsilon, input_shape, classes,
 
 
 @register_model(family="resnet", role="baseline")
-def resnet50(input_shape=(224, 224, 3), classes=1000, weights=None):
-    """ResNet50 (v1, bottleneck blocks 3-4-6-3)."""
-    return _resnet("resnet50", _bottleneck, (3, 4, 6, 3), 4, True, 1.001e-5, input_shape, classes, weights)
+def resnet50(input_shape=(224, 224, 3), classes=1000, weights=None, blocks=(3, 4, 6, 3)):
+    """ResNet50 (v1, bottleneck blocks 3-4-6-3; blocks: per stage, 3-4-23-3 the 101-layer form)."""
+    return _resnet("resnet50", _bottleneck, blocks, 4, True, 1.001e-5, input_shape, classes, weights)
 
 
 @register_model(family="resnet", role="baseline")
-def resnet18(input_shape=(224, 224, 3), classes=1000, weights=None):
-    """ResNet18 (basic blocks 2-2-2-2)."""
-    return _resnet("resnet18", _basic, (2, 2, 2, 2), 1, False, 1e-5, input_shape, classes, weights)
+def resnet18(input_shape=(224, 224, 3), classes=1000, weights=None, blocks=(2, 2, 2, 2)):
+    """ResNet18 (basic blocks 2-2-2-2; blocks: per stage, 3-4-6-3 the 34-layer form)."""
+    return _resnet("resnet18", _basic, blocks, 1, False, 1e-5, input_shape, classes, weights)

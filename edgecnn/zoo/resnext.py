@@ -22,12 +22,13 @@ from edgecnn.zoo.registry import register_model
 
 @register_model(family="resnext", role="baseline")
 def resnext50_32x4d(input_shape=(224, 224, 3), classes=1000, weights=None, cardinality=32, width=128,
-                    grouped_conv="native"):
+                    grouped_conv="native", blocks=(3, 4, 6, 3)):
     """ResNeXt-50. cardinality: groups of the 3x3 convolutions, 1-64; width: the first stage's grouped
-    width, 8-1024 (cardinality must divide it); grouped_conv: native or split (for CPU training)."""
+    width, 8-1024 (cardinality must divide it); grouped_conv: native or split (for CPU training); blocks: per
+    stage."""
     check_int("resnext50_32x4d", "cardinality", cardinality, 1, 64)
     check_int("resnext50_32x4d", "width", width, 8, 1024)
     if grouped_conv not in ("native", "split"):
         raise UserError(f"resnext50_32x4d: grouped_conv must be native or split, got {grouped_conv!r}.")
     return bottleneck_resnet("resnext50_32x4d", input_shape, classes, weights, width=width, groups=cardinality,
-                             split=grouped_conv == "split")
+                             split=grouped_conv == "split", blocks=blocks)

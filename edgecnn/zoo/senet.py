@@ -14,7 +14,8 @@ from edgecnn.zoo.registry import register_model
 
 
 @register_model(family="senet", role="baseline")
-def se_resnet50(input_shape=(224, 224, 3), classes=1000, weights=None, reduction=16):
-    """SE-ResNet-50. reduction: the SE block's channel squeeze, 1-256 (16 in the paper)."""
+def se_resnet50(input_shape=(224, 224, 3), classes=1000, weights=None, reduction=16, blocks=(3, 4, 6, 3)):
+    """SE-ResNet-50. reduction: the SE block's channel squeeze, 1-256 (16 in the paper); blocks: per stage."""
     check_int("se_resnet50", "reduction", reduction, 1, 256)
-    return bottleneck_resnet("se_resnet50", input_shape, classes, weights, se=reduction, stride_on_3x3=False)
+    return bottleneck_resnet("se_resnet50", input_shape, classes, weights, se=reduction, stride_on_3x3=False,
+                             blocks=blocks)

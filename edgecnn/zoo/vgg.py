@@ -9,7 +9,7 @@ folds each BN into its convolution, so the .tflite file has the same operators, 
 """
 
 from edgecnn.tf import keras
-from edgecnn.zoo.layers import model_name, check_min_size, conv_relu, pixel_input
+from edgecnn.zoo.layers import check_int, check_min_size, conv_relu, model_name, pixel_input
 from edgecnn.zoo.registry import register_model
 
 layers = keras.layers
@@ -22,6 +22,7 @@ VGG16 = [(2, 64), (2, 128), (3, 256), (3, 512), (3, 512)]
 def vgg16(input_shape=(224, 224, 3), classes=1000, weights=None, fc_width=4096, dropout=0.0, batch_norm=False):
     """VGG16. fc_width: the two hidden dense layers (4096 in the paper); batch_norm: VGG16-BN."""
     check_min_size("vgg16", input_shape, 32)
+    check_int("vgg16", "fc_width", fc_width, 1, 65536)
     inputs, x = pixel_input(input_shape, weights=weights, mode="caffe")
     for block, (convs, filters) in enumerate(VGG16, start=1):
         for i in range(1, convs + 1):

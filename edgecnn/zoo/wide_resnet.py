@@ -63,7 +63,8 @@ def wide_resnet28_10(input_shape=(32, 32, 3), classes=10, weights=None, depth=28
 
 
 @register_model(family="wide_resnet", role="baseline")
-def wide_resnet50_2(input_shape=(224, 224, 3), classes=1000, weights=None, width_factor=2):
-    """WRN-50-2. width_factor: the bottlenecks' 3x3 width over ResNet-50's, 1-8."""
+def wide_resnet50_2(input_shape=(224, 224, 3), classes=1000, weights=None, width_factor=2, blocks=(3, 4, 6, 3)):
+    """WRN-50-2. width_factor: the bottlenecks' 3x3 width over ResNet-50's, 1-8; blocks: per stage."""
     check_int("wide_resnet50_2", "width_factor", width_factor, 1, 8)
-    return bottleneck_resnet("wide_resnet50_2", input_shape, classes, weights, width=64 * width_factor)
+    return bottleneck_resnet("wide_resnet50_2", input_shape, classes, weights, width=64 * width_factor,
+                             blocks=blocks)

@@ -13,7 +13,7 @@ reaches the exit flow at 2x2 (Keras' stem would leave 1x1).
 """
 
 from edgecnn.tf import keras
-from edgecnn.zoo.layers import check_min_size, model_name, pixel_input
+from edgecnn.zoo.layers import check_int, check_min_size, model_name, pixel_input
 from edgecnn.zoo.registry import register_model
 
 layers = keras.layers
@@ -45,8 +45,9 @@ def _down_block(x, filters, block, relu_first=True):
 
 
 @register_model(family="xception", role="baseline", reference_input=(299, 299, 3))
-def xception(input_shape=(299, 299, 3), classes=1000, weights=None):
-    """Xception: entry, middle (8 blocks of 728) and exit flow."""
+def xception(input_shape=(299, 299, 3), classes=1000, weights=None, middle_blocks=8):
+    """Xception: entry, middle (middle_blocks blocks of 728, 8 in the paper, 1-64) and exit flow."""
+    check_int("xception", "middle_blocks", middle_blocks, 1, 64)
     check_min_size("xception", input_shape, 32)
     small = min(input_shape[:2]) < 96
     inputs, x = pixel_input(input_shape)
@@ -55,7 +56,7 @@ def xception(input_shape=(299, 299, 3), classes=1000, weights=None):
     x = _down_block(x, (128, 128), 2, relu_first=False)
     x = _down_block(x, (256, 256), 3)
     x = _down_block(x, (728, 728), 4)
-    for block in range(5, 13):
+    for block in range(5, 5 + middle_blocks):
         shortcut, name = x, f"block{block}"
         for i in (1, 2, 3):
             x = layers.Activation("relu", name=f"{name}_sepconv{i}_act")(x)

@@ -10,16 +10,18 @@ paper's 110 -> 55 and 26 -> 13 need. At 224x224x3 with 1000 classes: 62,357,608 
 """
 
 from edgecnn.tf import keras
-from edgecnn.zoo.layers import check_min_size, conv_relu, model_name, pixel_input
+from edgecnn.zoo.layers import check_int, check_min_size, conv_relu, model_name, pixel_input
 from edgecnn.zoo.registry import register_model
 
 layers = keras.layers
 
 
 @register_model(family="zfnet", role="baseline")
-def zfnet(input_shape=(224, 224, 3), classes=1000, weights=None, dropout=0.5, batch_norm=False):
-    """ZFNet. batch_norm: a BatchNormalization after every convolution (see conv_relu)."""
+def zfnet(input_shape=(224, 224, 3), classes=1000, weights=None, dropout=0.5, batch_norm=False, fc_width=4096):
+    """ZFNet. batch_norm: a BatchNormalization after every convolution (see conv_relu); fc_width: the two hidden
+    dense layers (4096 in the paper)."""
     check_min_size("zfnet", input_shape, 32)
+    check_int("zfnet", "fc_width", fc_width, 1, 65536)
     small = min(input_shape[:2]) < 64
     inputs, x = pixel_input(input_shape)
     if small:
@@ -35,7 +37,7 @@ def zfnet(input_shape=(224, 224, 3), classes=1000, weights=None, dropout=0.5, ba
     x = layers.MaxPooling2D(3, 2, padding="same" if small else "valid", name="pool5")(x)
     x = layers.Flatten(name="flatten")(x)
     for i in (6, 7):
-        x = layers.Dense(4096, activation="relu", name=f"fc{i}")(x)
+        x = layers.Dense(fc_width, activation="relu", name=f"fc{i}")(x)
         x = layers.Dropout(dropout, name=f"drop{i}")(x)
     outputs = layers.Dense(classes, activation="softmax", dtype="float32", name="predictions")(x)
     return keras.Model(inputs, outputs, name=model_name("zfnet", weights))
