@@ -5,6 +5,7 @@ and its options, the optimize candidates' names, and the training choices agains
 included). Nothing here imports TensorFlow.
 """
 
+import copy
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,7 +209,9 @@ def validate(raw, source):
         for key, field in fields.items():
             if field.required and key not in given:
                 raise UserError(f"{source}: '{section}.{key}' is required.")
-            resolved[key] = _check(f"{source}: {section}.{key}", field, given.get(key, field.default))
+            # a copy of the default: a caller that edits its recipe must not edit every later recipe's default
+            value = given[key] if key in given else copy.deepcopy(field.default)
+            resolved[key] = _check(f"{source}: {section}.{key}", field, value)
         out[section] = resolved
     if raw.get("model", {}).get("file") and "epochs" not in (raw.get("train") or {}):
         out["train"]["epochs"] = 0             # your own model goes in as it is unless a train section says so

@@ -153,3 +153,12 @@ def test_a_frontier_recipe_is_its_compare_recipe_trained_as_best_edge_is():
         assert frontier["train"] == {**best["train"], "seed": full["train"]["seed"]}
         assert frontier["dataset"] == {**full["dataset"], "train_samples": None}
         assert {**frontier.data, "train": full["train"], "dataset": full["dataset"]} == full.data
+
+
+def test_a_recipe_s_defaults_are_its_own():
+    """Editing one validated recipe (a study script sets an option) leaves the next recipe's defaults alone."""
+    first = recipes.validate({"model": {"name": "mobilenet_v2"}}, "a.yaml")
+    first["model"]["options"]["alpha"] = 0.25
+    first["train"]["augmentation"].append("hflip")
+    second = recipes.validate({"model": {"name": "mobilenet_v2"}}, "b.yaml")
+    assert second["model"]["options"] == {} and second["train"]["augmentation"] == []
