@@ -11,7 +11,9 @@ Formats (every one of the converter's post-training quantizations):
 ops), which XNNPACK's sparse path can use. `keep_float` names tensors the int8 file leaves in float.
 """
 
+import hashlib
 import os
+import weakref
 from contextlib import nullcontext
 
 import numpy as np
@@ -28,23 +30,43 @@ IO_TYPES = {"uint8": tf.uint8, "int8": tf.int8, "float32": tf.float32}
 CALIBRATED = ("int8", "int16x8")
 
 
-def batch1_converter(model):
+def batch1_converter(model, form="float"):
     """A converter for the model's inference graph at batch 1, its variables frozen to constants.
 
     Freezing here (TensorFlow's own convert_variables_to_constants_v2) and handing the converter the
     frozen function converts EfficientNet-B0 in ~1.5 s; given the Keras model as trackable object
-    instead, the converter round-trips through a SavedModel and takes ~35 s for the same file.
+    instead, the converter round-trips through a SavedModel and takes ~35 s for the same file. The frozen
+    graph is kept for the next format of the same model while its weights are the same (`form` names the
+    tracing: "integer" under hard_swish_for_int8): a model converted to fp32, fp16 and int8 is traced twice.
     """
-    model = inference_model(model)      # training-only heads never reach the .tflite
-    spec = tf.TensorSpec([1, *model.input_shape[1:]], tf.float32, name=model.inputs[0].name.split(":")[0])
-    fn = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
-    frozen = convert_variables_to_constants_v2(fn)
+    frozen = _frozen(model, form)
     level = absl_logging.get_verbosity()
     absl_logging.set_verbosity(absl_logging.ERROR)   # it warns that no trackable object was given: on purpose
     try:
         return tf.lite.TFLiteConverter.from_concrete_functions([frozen])
     finally:
         absl_logging.set_verbosity(level)
+
+
+_FROZEN = {}      # (id of the model, form) -> (a weak reference to it, digest of its weights, frozen function)
+
+
+def _frozen(model, form):
+    digest = hashlib.sha1()
+    for weights in model.get_weights():
+        digest.update(np.ascontiguousarray(weights).data)
+    key, digest = (id(model), form), digest.hexdigest()
+    kept = _FROZEN.get(key)
+    if kept and kept[0]() is model and kept[1] == digest:
+        return kept[2]
+    served = inference_model(model)      # training-only heads never reach the .tflite
+    spec = tf.TensorSpec([1, *served.input_shape[1:]], tf.float32, name=served.inputs[0].name.split(":")[0])
+    fn = tf.function(lambda x: served(x, training=False)).get_concrete_function(spec)
+    frozen = convert_variables_to_constants_v2(fn)
+    for stale in [k for k, v in _FROZEN.items() if v[0]() is None]:
+        del _FROZEN[stale]
+    _FROZEN[key] = (weakref.ref(model), digest, frozen)
+    return frozen
 
 
 GREY_WEIGHTS = (0.299, 0.587, 0.114)       # ITU-R BT.601 luma, as Pillow's convert("L")
@@ -84,10 +106,11 @@ def prepare(model, rgb=False, fold=True, always=False, grouped="native"):
 def configure(model, fmt, calibration=None, io_type="uint8", sparse=False):
     """A converter set up for `fmt` (see the module docstring). Integer formats trace hard-swish as ops
     XNNPACK runs in int8 (zoo/layers.py HardSwish); the quantization debugger sees the same graph."""
-    from edgecnn.zoo.layers import hard_swish_for_int8
+    from edgecnn.zoo.layers import has_hard_swish, hard_swish_for_int8
 
-    with hard_swish_for_int8() if fmt in CALIBRATED else nullcontext():
-        converter = batch1_converter(model)
+    integer = fmt in CALIBRATED and has_hard_swish(model)
+    with hard_swish_for_int8() if integer else nullcontext():
+        converter = batch1_converter(model, "integer" if integer else "float")
     optimizations = [] if fmt == "fp32" else [tf.lite.Optimize.DEFAULT]
     if sparse:
         optimizations.append(tf.lite.Optimize.EXPERIMENTAL_SPARSITY)
