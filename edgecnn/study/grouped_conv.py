@@ -2,9 +2,11 @@
 CONV_2D (the converter's default: the filter holds width/groups input channels) against the same
 weights split per group (SPLIT -> 32 CONV_2D -> CONCATENATION, `convert.grouped_conv: split`), fp32 and
 int8, on XNNPACK and on the runtime's own kernels, untrained with batch-norm statistics taken from the
-images (as int8_speed.py).
+images (as int8_speed.py). --input measures one of the two inputs only; --width and --cardinality build
+a narrower ResNeXt (its builder's options; the report names them).
 
-    python -m edgecnn.study.grouped_conv [--repeats 3]     -> reports/grouped_conv.md, .json
+    python -m edgecnn.study.grouped_conv [--repeats 3] [--input 32x32x1] [--width 128] [--cardinality 32]
+                                                                    -> reports/grouped_conv.md, .json
 """
 
 import argparse
@@ -17,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from edgecnn.artifacts import atomic_write
+from edgecnn.errors import UserError
 from edgecnn.study.compare import cpu_name
 from edgecnn.study.int8_speed import recalibrated
 from edgecnn.study.peer import write
@@ -46,16 +49,18 @@ def medians(paths, runtime, xnnpack, repeats, runs):
     return [statistics.median(column) for column in zip(*rows)]
 
 
-def run(repeats):
+def run(repeats, inputs=tuple(SIZES), options=None):
+    """inputs: the SIZES labels to measure; options: ResNeXt's builder options (width, cardinality)."""
     from edgecnn.convert import converter as convert
     from edgecnn.bench.runtime import pick_runtime
     from edgecnn.zoo.registry import build_model
 
     runtime = pick_runtime()
     rows = []
-    for label, (shape, classes) in SIZES.items():
+    for label in inputs:
+        shape, classes = SIZES[label]
         images = np.random.default_rng(0).integers(0, 256, (8, *shape)).astype(np.uint8)
-        model = recalibrated(build_model(MODEL, shape, classes), images)
+        model = recalibrated(build_model(MODEL, shape, classes, options), images)
         folder = OUT / label
         folder.mkdir(parents=True, exist_ok=True)
         for fmt in ("fp32", "int8"):
@@ -76,12 +81,19 @@ def run(repeats):
                       flush=True)
     return {"date": time.strftime("%Y-%m-%d"), "cpu": cpu_name() or platform.processor() or "?",
             "machine": platform.machine(), "runtime": f"{runtime.name} {runtime.version}", "model": MODEL,
-            "repeats": repeats, "rows": rows}
+            "options": options or {}, "repeats": repeats, "rows": rows}
+
+
+def described(report):
+    """The model as the report names it: with the builder options it was built at, when any."""
+    options = ", ".join(f"{k} {v}" for k, v in report.get("options", {}).items())
+    return f"{report['model']} ({options})" if options else report["model"]
 
 
 def markdown(report):
     first = report["rows"][0]["ops"]
-    lines = [f"{report['model']}'s 16 grouped 3x3 convolutions (32 groups) as native grouped CONV_2D against "
+    groups = report.get("options", {}).get("cardinality", 32)
+    lines = [f"{described(report)}'s 16 grouped 3x3 convolutions ({groups} groups) as native grouped CONV_2D against "
              f"split per group ({first['split']['SPLIT']} SPLIT, {first['split']['CONV_2D']} CONV_2D, "
              f"{first['split']['CONCATENATION']} CONCATENATION ops against {first['native']['CONV_2D']} CONV_2D); "
              f"untrained, median of {report['repeats']} interleaved 1-thread runs; {report['runtime']} on "
@@ -98,8 +110,18 @@ def markdown(report):
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m edgecnn.study.grouped_conv", description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=3, help="interleaved runs per file pair (default 3)")
+    p.add_argument("--input", action="append", choices=list(SIZES),
+                   help=f"measure this input only (repeatable; default both: {', '.join(SIZES)})")
+    p.add_argument("--width", type=int, help="ResNeXt's first grouped width (default the paper's 128)")
+    p.add_argument("--cardinality", type=int, help="groups of each grouped convolution (default the paper's 32)")
     args = p.parse_args(argv)
-    write(run(args.repeats), REPORT, markdown)
+    options = {k: v for k, v in (("width", args.width), ("cardinality", args.cardinality)) if v is not None}
+    try:
+        report = run(args.repeats, list(dict.fromkeys(args.input or SIZES)), options)
+    except UserError as e:
+        print(f"grouped-conv: {e}", file=sys.stderr)
+        return 2
+    write(report, REPORT, markdown)
     return 0
 
 

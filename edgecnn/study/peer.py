@@ -5,9 +5,11 @@ converted by edgecnn (input scaling folded into the stem, frozen batch-1 graph),
 TFLite converter (`from_keras_model` at batch 1), each as fp32 and full-int8 with uint8 I/O, calibrated
 on the same random images (latency does not depend on what calibration saw). Then one interleaved
 benchmark per model (ours and the peer's, fp32 and int8: A B C D A B C D ...) at 1 thread, repeated;
-the ratio is the median over the repeats of ours / the peer's median latency.
+the ratio is the median over the repeats of ours / the peer's median latency. --input builds both at
+another size (the report says which); ours keeps the ImageNet stem at stride 2 there too, as Keras' has.
 
-    python -m edgecnn.study.peer [MODEL ...] [--repeats 5]     (make peer [PEER="mobilenet_v2 resnet50"])
+    python -m edgecnn.study.peer [MODEL ...] [--repeats 5] [--input 224x224x3]
+                                                            (make peer [PEER="mobilenet_v2 resnet50"])
 """
 
 import argparse
@@ -36,15 +38,29 @@ OUT = Path("build/peer")
 REPORT = Path("reports/peer")
 
 
-def calibration(count=16, seed=0):
-    return np.random.default_rng(seed).integers(0, 256, (count, *SIZE)).astype(np.uint8)
+def input_shape(text):
+    """argparse type: HxWx3 (Keras' applications take RGB images), such as 96x96x3."""
+    try:
+        dims = tuple(int(d) for d in text.lower().split("x"))
+    except ValueError:
+        dims = ()
+    if len(dims) != 3 or min(dims) < 1 or dims[2] != 3:
+        raise argparse.ArgumentTypeError(f"expected HxWx3 (Keras' applications take RGB), such as 96x96x3, "
+                                         f"got '{text}'")
+    return dims
+
+
+def calibration(count=16, seed=0, shape=SIZE):
+    return np.random.default_rng(seed).integers(0, 256, (count, *shape)).astype(np.uint8)
 
 
 def ours(name, images):
+    """Our model at the images' size, with the ImageNet stem (stride 2: the zoo's own choice from 96x96 up)."""
     from edgecnn.convert import converter as convert
-    from edgecnn.zoo.registry import build_model
+    from edgecnn.zoo.registry import build_model, builder_options
 
-    built = build_model(name, SIZE, CLASSES, {})
+    stem = {"stem_stride": 2} if "stem_stride" in builder_options(name) else {}
+    built = build_model(name, images.shape[1:], CLASSES, stem)
     model, unfolded = convert.prepare(built)
     return built, {"fp32": convert.convert(model, "fp32"), "int8": convert.convert(model, "int8", images)}, unfolded
 
@@ -55,7 +71,7 @@ def peer(name, images):
     from edgecnn.tf import keras, tf
 
     model = getattr(keras.applications, PEERS[name])(weights=None, classes=CLASSES,
-                                                     input_tensor=keras.Input(SIZE, batch_size=1))
+                                                     input_tensor=keras.Input(images.shape[1:], batch_size=1))
     files = {}
     for fmt in ("fp32", "int8"):
         with quiet_stderr():                 # the SavedModel round trip's and MLIR's log lines
@@ -90,8 +106,8 @@ def measure(paths, repeats, threads=1, seconds=2.0):
     return medians, runtime
 
 
-def run(names, repeats):
-    images = calibration()
+def run(names, repeats, shape=SIZE):
+    images = calibration(shape=shape)
     rows = []
     for name in names:
         folder = OUT / name
@@ -126,11 +142,12 @@ def run(names, repeats):
         })
         print(f"{name}: ours / peer fp32 {ratios['fp32']:.3f}, int8 {ratios['int8']:.3f}", flush=True)
     return {"date": time.strftime("%Y-%m-%d"), "cpu": cpu_name() or platform.processor() or "?", "machine": platform.machine(),
-            "runtime": f"{runtime.name} {runtime.version}", "threads": 1, "repeats": repeats, "rows": rows}
+            "runtime": f"{runtime.name} {runtime.version}", "threads": 1, "repeats": repeats,
+            "input": "x".join(map(str, shape)), "rows": rows}
 
 
 def markdown(report):
-    lines = [f"Ours (edgecnn) against Keras' applications converted the plain way, untrained, 224x224x3, 1,000 "
+    lines = [f"Ours (edgecnn) against Keras' applications converted the plain way, untrained, {report['input']}, 1,000 "
              f"classes; median of {report['repeats']} interleaved 1-thread runs; {report['runtime']} on "
              f"{report['cpu']} ({report['machine']}), {report['date']}. `make peer` wrote it.", "",
              "| model | params ours / Keras | fp32 ms ours / peer | **fp32 ratio** | int8 ms ours / peer | **int8 ratio** "
@@ -152,13 +169,15 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m edgecnn.study.peer", description=__doc__.split("\n\n")[0])
     p.add_argument("models", nargs="*", metavar="MODEL", help=f"default: all of {', '.join(PEERS)}")
     p.add_argument("--repeats", type=int, default=5, help="interleaved runs per model (default 5)")
+    p.add_argument("--input", type=input_shape, default=SIZE, metavar="HxWxC",
+                   help="the models' input (default 224x224x3)")
     args = p.parse_args(argv)
     unknown = [m for m in args.models if m not in PEERS]
     if unknown:
         print(f"peer: Keras has no application for {', '.join(unknown)}; the models with a peer are "
               f"{', '.join(PEERS)}.", file=sys.stderr)
         return 2
-    write(run(args.models or list(PEERS), args.repeats), REPORT, markdown)
+    write(run(args.models or list(PEERS), args.repeats, args.input), REPORT, markdown)
     return 0
 
 
