@@ -108,14 +108,16 @@ def test_reference_kernels_thread_sweep_and_csv(tiny_models, tmp_path, capsys):
     assert all(len(row["median_ms"]) == 2 and min(row["median_ms"]) > 0 for row in report["thread_sweep"])
     assert "rss_growth_mb" in report and report["models"][0]["warmup_ms"] > 0
     assert [row["path"] for row in report["overhead"]] == [str(paths["fp32"]), str(paths["int8"])]
-    for row in report["overhead"]:       # two loops measured: the bench's timed runs and a bare invoke() loop
-        assert row["bench_median_ms"] > 0 and row["bare_loop_ms"] > 0 and row["bench_median_ms"] != row["bare_loop_ms"]
-    assert all(row["bench_median_ms"] > 0 and row["bare_loop_ms"] > 0 for row in report["overhead"])
+    printed = capsys.readouterr().out
+    for row in report["overhead"]:
+        # two loops measured in one process, alternating: the bench's timed runs and a bare invoke() loop; the
+        # printed difference is theirs. How close they are is a benchmark figure (docs/benchmark.md), not a test.
+        assert row["bench_median_ms"] > 0 and row["bare_loop_ms"] > 0
+        assert f"({row['bench_median_ms'] / row['bare_loop_ms'] - 1:+.1%})" in printed
     import csv
     rows = list(csv.DictReader(table.open()))
     assert [r["path"] for r in rows] == [str(paths["fp32"]), str(paths["int8"])]
     assert float(rows[1]["median_ms"]) == report["models"][1]["latency_ms"]["median"]
-    printed = capsys.readouterr().out
     assert "reference kernels, no XNNPACK" in printed and "median latency by thread count" in printed
     assert "against a bare invoke() loop" in printed
 

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from click.testing import CliRunner
 
-from conftest import ROOT
+from conftest import ROOT, installed
 from edgecnn.bench.verify import Buffer, Damaged, Table, verify, verify_bytes
 
 DEVICE_PYTHON = ROOT / ".device-venv" / "bin" / "python"      # numpy<2 + tflite-runtime 2.14 (make test builds it)
@@ -72,8 +72,7 @@ def test_every_real_file_passes_the_verifier(tiny_models, micro_models):
 def test_damaged_files_give_one_sentence_on_every_runtime(tiny_models, tmp_path, fmt):
     from edgecnn.cli import main
 
-    if not DEVICE_PYTHON.exists():
-        pytest.skip("no .device-venv (tflite-runtime 2.14): `make test` builds it; only LiteRT was fuzzed")
+    installed(".device-venv/.installed", "the device env (numpy<2 + tflite-runtime 2.14)")
     data = tiny_models[1][fmt].read_bytes()
     cases = damaged(data, seed={"int8": 1, "fp32": 2}[fmt])
     refused = 0

@@ -32,7 +32,8 @@ def _own_model(path, input_shape=(32, 32, 1), lambda_layer=False):
 
 def _write(workspace, name, model):
     recipe = {"model": model,
-              "dataset": {"name": "fashion_mnist", "input_shape": [32, 32, 1], "train_samples": 4000},
+              "dataset": {"name": "fashion_mnist", "input_shape": [32, 32, 1], "train_samples": 4000,
+                          "validation_split": 0.02},
               "train": {"epochs": 2, "batch_size": 32, "learning_rate": 0.003},
               "calibration": {"path": "calib_data/fashion_mnist", "samples": 100},
               "optimize": {"candidates": ["fp32", "dynamic", "int8"], "budget": 2.0},

@@ -12,20 +12,17 @@ import time
 import pytest
 import yaml
 
-from conftest import ROOT, make, run_cli
+from conftest import ROOT, TINY, copy_of, installed, make, run_cli
 from edgecnn.artifacts import atomic_path, atomic_write, sha256_file
 from edgecnn.export import metadata
 from edgecnn.zoo.keras_file import load_trained
 
 pytestmark = pytest.mark.slow
 
-TINY = {
-    "model": {"name": "mobilenet_v2", "options": {"alpha": 0.35, "bn_momentum": 0.9}},  # few steps: fast BN stats
-    "dataset": {"name": "fashion_mnist", "input_shape": [32, 32, 1], "train_samples": 6000},
-    "train": {"epochs": 3, "batch_size": 64, "learning_rate": 0.003, "seed": 1},
-    "calibration": {"path": "calib_data/fashion_mnist", "samples": 100},
-    "bench": {"threads": 2, "runs": 10, "warmup": 2, "test_samples": 2000},
-}
+# A recipe for the tests of training's own behaviour (resume, Ctrl-C, the lock): small and quick per epoch
+MICRO = {"model": {"name": "micro_cnn", "options": {"widths": [8, 16]}},
+         "dataset": {"name": "fashion_mnist", "input_shape": [32, 32, 1], "train_samples": 2000},
+         "train": {"epochs": 3, "batch_size": 64, "seed": 1}}
 
 
 def write_recipe(workspace, name, data):
@@ -33,25 +30,25 @@ def write_recipe(workspace, name, data):
 
 
 def commands(proc):
-    """The edgecnn stages a make run executed, in order."""
-    return [line.split(" -m edgecnn ")[1].split()[0] for line in proc.stdout.splitlines() if " -m edgecnn " in line]
+    """The edgecnn stages a make run (or the text it printed) executed, in order."""
+    text = getattr(proc, "stdout", proc)
+    return [line.split(" -m edgecnn ")[1].split()[0] for line in text.splitlines() if " -m edgecnn " in line]
 
 
-def test_make_builds_measures_rebuilds_only_what_changed_and_chooses_the_best(workspace):
-    (workspace / "calib_data").unlink()                       # a copy of its own: the test touches a file
-    shutil.copytree(ROOT / "calib_data", workspace / "calib_data")
-    write_recipe(workspace, "tiny", TINY)
-    plan = make(workspace, "-n", "build/tiny/int8.tflite")      # make -n checks the recipe first: the real plan
-    assert commands(plan) == ["train", "convert"] and "--variant int8" in plan.stdout
-
-    make(workspace, "build/tiny/bench.json")
+def test_make_plans_builds_measures_and_records_a_recipe(tiny_build, tmp_path):
+    """make -n's plan, the artifacts of `make build/tiny/bench.json` on real Fashion-MNIST, the manifest, and
+    nothing left to do afterwards."""
+    plan = (tiny_build / "plan.txt").read_text()      # make -n checks the recipe first: the real plan
+    assert commands(plan) == ["train", "convert"] and "--variant int8" in plan
+    workspace = copy_of(tiny_build, tmp_path / "w")
     out = workspace / "build" / "tiny"
     report = json.loads((out / "bench.json").read_text())
     fp32, int8 = report["models"]
     assert int8["inputs"][0]["dtype"] == "uint8" and int8["accuracy"]["samples"] == 2000
-    # 3 epochs on 6,000 images: a real, if modest, classifier; int8 keeps its accuracy
-    assert fp32["accuracy"]["top1"] > 0.75, fp32["accuracy"]
-    assert int8["accuracy"]["top1"] > fp32["accuracy"]["top1"] - 0.03, (fp32["accuracy"], int8["accuracy"])
+    # 3 epochs on 6,000 images: 78.8 % when measured (2026-12-04); int8 within 1 point of it, the target
+    # docs/compression.md states for full-int8 post-training quantization
+    assert fp32["accuracy"]["top1"] > 0.77, fp32["accuracy"]
+    assert int8["accuracy"]["top1"] >= fp32["accuracy"]["top1"] - 0.01, (fp32["accuracy"], int8["accuracy"])
     assert int8["bytes"] < 0.40 * fp32["bytes"]
 
     manifest = json.loads((out / "manifest.json").read_text())
@@ -69,26 +66,46 @@ def test_make_builds_measures_rebuilds_only_what_changed_and_chooses_the_best(wo
     assert commands(make(workspace, "-n", "build/tiny/bench.json")) == []       # the plan: nothing
     assert make(workspace, "-q", "build/tiny/bench.json", check=False).returncode == 0
 
-    # edgecnn predict on the trained int8 file: test images as PNG files, labels from labels.txt beside it
+    # the recipe's targets: met, edgecnn report prints the table and exits 0; missed, it says which and exits 2
+    met = {**TINY, "targets": {"int8_top1": 0.77, "int8_drop": 1.0}}
+    write_recipe(workspace, "tiny", met)
+    proc = run_cli("report", "recipes/tiny.yaml", cwd=workspace, check=True)
+    assert "top-1 accuracy" in proc.stdout and "int8.tflite / fp32.tflite" in proc.stdout
+    write_recipe(workspace, "tiny", {**met, "targets": {"int8_top1": 0.99, "int8_drop": 1.0}})
+    proc = run_cli("report", "recipes/tiny.yaml", cwd=workspace)
+    assert proc.returncode == 2 and "top-1 accuracy" in proc.stdout
+    assert proc.stderr.strip().splitlines() == [
+        f"edgecnn: error: recipes/tiny.yaml: int8 top-1 {100 * int8['accuracy']['top1']:.2f} % is below "
+        f"targets.int8_top1 99.00 % (bench.json on 2,000 test images); train longer or change the recipe, or lower "
+        f"the target if it was set too high."]
+
+
+def test_predict_names_image_files_as_the_bench_does(tiny_build, tmp_path):
+    """edgecnn predict on the trained int8 file: test images as PNG files, labels from labels.txt beside it."""
     from PIL import Image
 
     import numpy as np
 
-    with np.load(out / "testset.npz") as test:
-        x, y, names = test["x"][:50], test["y"][:50], list(test["class_names"])
-    for i, image in enumerate(x):
-        Image.fromarray(image[..., 0]).save(workspace / f"test_{i:02d}.png")
-    proc = run_cli("predict", out / "int8.tflite", *sorted(workspace.glob("test_*.png")), "--top", "1", "--json",
-                   cwd=workspace, check=True)
-    predicted = [row["top"][0]["label"] for row in json.loads(proc.stdout)]
     from edgecnn.bench.measure import Loaded
     from edgecnn.bench.runtime import pick_runtime
 
+    out = tiny_build / "build" / "tiny"
+    with np.load(out / "testset.npz") as test:
+        x, y, names = test["x"][:50], test["y"][:50], list(test["class_names"])
+    for i, image in enumerate(x):
+        Image.fromarray(image[..., 0]).save(tmp_path / f"test_{i:02d}.png")
+    proc = run_cli("predict", out / "int8.tflite", *sorted(tmp_path.glob("test_*.png")), "--top", "1", "--json",
+                   cwd=tmp_path, check=True)
+    predicted = [row["top"][0]["label"] for row in json.loads(proc.stdout)]
     loaded = Loaded(out / "int8.tflite", pick_runtime("auto"), 1)
     bench = [int(loaded.predict(image[None].astype(np.float32))[0].argmax()) for image in x]
     assert predicted == [names[k] for k in bench]          # the files and the arrays give the same answers
     assert sum(label == names[truth] for label, truth in zip(predicted, y)) >= 30    # chance: 5 of 50
 
+
+def test_an_edit_rebuilds_what_it_touches_and_a_bad_edit_keeps_every_artifact(tiny_build, tmp_path):
+    workspace = copy_of(tiny_build, tmp_path / "w")
+    out = workspace / "build" / "tiny"
     time.sleep(1.1)                                           # a calibration image changed: int8 only
     next((workspace / "calib_data").rglob("*.png")).touch()
     touched = make(workspace, "build/tiny/bench.json")
@@ -96,8 +113,8 @@ def test_make_builds_measures_rebuilds_only_what_changed_and_chooses_the_best(wo
     assert "stages changed: int8, int16x8\n" in touched.stdout      # the calibration fingerprint moved
 
     time.sleep(1.1)
-    TINY_BENCH = {**TINY, "bench": {**TINY["bench"], "runs": 12}}
-    write_recipe(workspace, "tiny", TINY_BENCH)
+    tiny_bench = {**TINY, "bench": {**TINY["bench"], "runs": 12}}
+    write_recipe(workspace, "tiny", tiny_bench)
     assert make(workspace, "-q", "build/tiny/bench.json", check=False).returncode == 1
     assert commands(make(workspace, "-n", "build/tiny/bench.json")) == ["bench"]      # what the edit changed
     assert commands(make(workspace, "build/tiny/bench.json")) == ["bench"]            # -n checked it already
@@ -105,26 +122,29 @@ def test_make_builds_measures_rebuilds_only_what_changed_and_chooses_the_best(wo
     assert json.loads((out / "bench.json").read_text())["models"][0]["latency_ms"]["runs"] == 12
 
     time.sleep(1.1)
-    good = {**TINY_BENCH, "calibration": {**TINY["calibration"], "samples": 50}}
-    write_recipe(workspace, "tiny", good)
+    write_recipe(workspace, "tiny", {**tiny_bench, "calibration": {**TINY["calibration"], "samples": 50}})
     assert commands(make(workspace, "build/tiny/bench.json")) == ["check", "convert", "bench"]
 
     # a bad edit: one sentence, non-zero exit, and every artifact stays as it was
     before = {p.name: sha256_file(p) for p in out.glob("*.*")}
     time.sleep(1.1)
-    (workspace / "recipes" / "tiny.yaml").write_text(yaml.safe_dump({**TINY, "train": {"epoch": 2}}))
+    write_recipe(workspace, "tiny", {**TINY, "train": {"epoch": 2}})
     proc = make(workspace, "build/tiny/bench.json", check=False)
     assert proc.returncode != 0
     assert "edgecnn: error: recipes/tiny.yaml: unknown key 'train.epoch': did you mean 'epochs'?" in proc.stderr
     assert {p.name: sha256_file(p) for p in out.glob("*.*")} == before
 
-    # every kind of compressed candidate from the same model.keras; the choice is the fastest within budget
+
+def test_optimize_measures_every_compressed_candidate_within_the_documented_targets(tiny_build, tmp_path):
+    """Every kind of compressed candidate from the same model.keras, and the targets docs/compression.md states:
+    int8 within 1 point of fp32, QAT within 0.5, 80 % pruned + int8 within 2.5, pruned + clustered int8 at most
+    0.45x the int8 file's gzip size; best.tflite the fastest within budget, shipped as an Android bundle."""
+    workspace = copy_of(tiny_build, tmp_path / "w")
+    out = workspace / "build" / "tiny"
     # fp16.tflite cannot be written (a folder is in its place): a row saying so, and the others go on
-    candidates = ["fp32", "int8", "pruned-80-int8", "pruned-80-fp32", "pruned-80-qat-int8",
-                  "pruned-80-clustered-8-int8"]
+    candidates = ["fp32", "int8", "qat-int8", "pruned-80-int8", "pruned-80-fp32", "pruned-80-clustered-8-int8"]
     time.sleep(1.1)
-    write_recipe(workspace, "tiny", {**good, "prune": {"epochs": 1}, "qat": {"epochs": 1}, "cluster": {"epochs": 1},
-                                     "optimize": {"budget": 2.0, "candidates": [*candidates, "fp16"]}})
+    write_recipe(workspace, "tiny", {**TINY, "optimize": {"budget": 2.0, "candidates": [*candidates, "fp16"]}})
     (out / "fp16.tflite").mkdir()
     os.utime(out / "fp16.tflite", (0, 0))
     proc = make(workspace, "build/tiny/best.tflite")
@@ -142,38 +162,51 @@ def test_make_builds_measures_rebuilds_only_what_changed_and_chooses_the_best(wo
     assert summary["best"] == best["variant"] and best["median_ms"] <= fp32["median_ms"]
     assert (out / "best.tflite").read_bytes() == (out / f"{best['variant']}.tflite").read_bytes()
     assert "**best**" in (out / "optimize.md").read_text() and "XNNPACK sparse kernels" in proc.stdout
-    # what each step left
-    assert rows["pruned-80-int8"]["gzip_bytes"] < 0.6 * rows["int8"]["gzip_bytes"]
-    assert rows["pruned-80-clustered-8-int8"]["gzip_bytes"] < rows["pruned-80-int8"]["gzip_bytes"]
+
+    def drop(variant):
+        return 100 * (fp32["top1"] - rows[variant]["top1"])
+
+    assert fp32["top1"] > 0.77 and drop("int8") <= 1.0 and drop("qat-int8") <= 0.5, rows
+    assert drop("pruned-80-int8") <= 2.5 and drop("pruned-80-clustered-8-int8") <= 2.5, rows
+    assert rows["pruned-80-clustered-8-int8"]["gzip_bytes"] <= 0.45 * rows["int8"]["gzip_bytes"]
+    assert rows["pruned-80-int8"]["gzip_bytes"] < rows["int8"]["gzip_bytes"] * 0.6
     assert rows["pruned-80-fp32"]["bytes"] < 0.6 * rows["fp32"]["bytes"]       # stored sparse
-    for variant in ("pruned-80", "pruned-80-qat", "pruned-80-clustered-8"):
+    for variant in ("pruned-80", "pruned-80-clustered-8"):     # pruning-preserving QAT: test_compress
         report = json.loads((out / f"{variant}.json").read_text())
         chosen = [row for row in report["layers"] if row["sparsity"] > 0]
         assert chosen and all(row["sparsity"] > 0.79 for row in chosen), variant
     assert "does not fit XNNPACK's sparse path" in " ".join(summary["notes"])
-    assert fp32["top1"] > 0.75 and rows["int8"]["top1"] > fp32["top1"] - 0.03
+
+    # what each step left: prune, tfmot's wrappers stripped, the selected layers at the target and the stem and
+    # classifier dense, stored sparse in float files only; clustering, 8 values besides the zeros in each
+    # pruned layer and the others untouched
+    import numpy as np
+
+    from edgecnn.compress.cluster import distinct_values
+    from edgecnn.export import contents
+
+    report = json.loads((out / "pruned-80.json").read_text())
+    layers = {row["layer"]: row["sparsity"] for row in report["layers"]}
+    chosen = [name for name, sparsity in layers.items() if sparsity > 0]
+    assert all(abs(layers[name] - 0.8) < 0.01 for name in chosen) and layers["Conv1"] == layers["predictions"] == 0
+    assert [row["epoch"] for row in report["history"]] == [1, 2, 3] and "val_accuracy" in report["history"][-1]
+    assert not any("prune_low_magnitude" in layer.name for layer in load_trained(out / "pruned-80.keras").layers)
+    assert "DENSIFY" in contents.read(out / "pruned-80-fp32.tflite").operators
+    assert "DENSIFY" not in contents.read(out / "pruned-80-int8.tflite").operators
+    clustered = load_trained(out / "pruned-80-clustered-8.keras")
+    assert distinct_values(clustered, chosen) <= 8
+    assert len(np.unique(clustered.get_layer("Conv1").kernel.numpy())) > 8
 
     again = make(workspace, "build/tiny/best.tflite")
     assert commands(again) == [] and "is up to date" in again.stdout
 
-    # embedding: the microcontroller array from int8.tflite, the Android resources from best.tflite
-    shipped = make(workspace, "build/tiny/c/model_data.cc", "build/tiny/android/assets/model.json")
-    assert sorted(commands(shipped)) == ["export", "export", "tflm"]
-    # the microcontroller file on TFLite Micro's own interpreter: the whole test set, next to LiteRT
-    (tflm,) = json.loads((out / "tflm.json").read_text())["models"]
-    acc = tflm["accuracy"]
-    assert acc["samples"] == 10_000 and acc["top1"] > 0.75, acc
-    assert abs(acc["top1"] - acc["reference"]["top1"]) <= 0.003, acc           # within 0.3 points of LiteRT
-    arena = tflm["arena"]
-    assert f"constexpr size_t kTensorArenaSize = " in (out / "c" / "model_runtime.h").read_text()
-    assert arena["smallest"] <= arena["recorded"] + 16 and "TFLite Micro" in shipped.stdout
+    # the Android resources from best.tflite, the quantization report; the manifest lists every file under
+    # build/tiny/ (but itself and the two lock files), each as it is now
+    shipped = make(workspace, "build/tiny/android/assets/model.json", "build/tiny/quant_errors.csv")
+    assert commands(shipped) == ["export", "quant-report"]
     labels = (out / "labels.txt").read_text()
     assert (out / "android" / "assets" / "labels.txt").read_text() == labels
     assert metadata.read((out / "android" / "assets" / "model.tflite").read_bytes()).labels == labels.splitlines()
-    assert f"g_model_len = {(out / 'int8.tflite').stat().st_size};" in (out / "c" / "model_data.cc").read_text()
-
-    # the manifest lists every file under build/tiny/ (but itself and the two lock files), each as it is now
-    make(workspace, "build/tiny/quant_errors.csv")
     from edgecnn.artifacts import UNRECORDED
 
     manifest = json.loads((out / "manifest.json").read_text())["artifacts"]
@@ -182,9 +215,25 @@ def test_make_builds_measures_rebuilds_only_what_changed_and_chooses_the_best(wo
     assert all(manifest[name]["sha256"] == sha256_file(out / name) for name in on_disk)
 
 
+def test_the_microcontroller_array_comes_from_tflite_micro_s_own_run(tiny_build, tmp_path):
+    """int8.tflite on TFLite Micro's interpreter over the bench's 2,000 test images, next to LiteRT, and the C
+    array with the arena it measured."""
+    workspace = copy_of(tiny_build, tmp_path / "w")
+    out = workspace / "build" / "tiny"
+    shipped = make(workspace, "build/tiny/c/model_data.cc")
+    assert commands(shipped) == ["tflm", "export"]
+    (tflm,) = json.loads((out / "tflm.json").read_text())["models"]
+    acc = tflm["accuracy"]
+    assert acc["samples"] == 2000 and acc["top1"] > 0.77, acc
+    assert abs(acc["top1"] - acc["reference"]["top1"]) <= 0.003, acc           # within 0.3 points of LiteRT
+    arena = tflm["arena"]
+    assert "constexpr size_t kTensorArenaSize = " in (out / "c" / "model_runtime.h").read_text()
+    assert arena["smallest"] <= arena["recorded"] + 16 and "TFLite Micro" in shipped.stdout
+    assert f"g_model_len = {(out / 'int8.tflite').stat().st_size};" in (out / "c" / "model_data.cc").read_text()
+
+
 def test_killed_training_resumes_without_training_an_epoch_twice(workspace):
-    recipe = {**TINY, "dataset": {**TINY["dataset"], "train_samples": 3000}, "train": {**TINY["train"], "epochs": 3}}
-    write_recipe(workspace, "resume", recipe)
+    write_recipe(workspace, "resume", MICRO)
     log = workspace / "build" / "resume" / "checkpoints" / "history.json"
     proc = subprocess.Popen([sys.executable, "-m", "edgecnn", "train", "recipes/resume.yaml"], cwd=workspace,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -207,9 +256,8 @@ def test_killed_training_resumes_without_training_an_epoch_twice(workspace):
 
 def test_ctrl_c_and_a_second_run_during_training_are_one_sentence_each(workspace):
     """The lock (one training a recipe at a time) and Ctrl-C: one line each, no traceback, exit 2 and 130."""
-    # epochs enough to be still training when the second run (a TensorFlow import) has had its say and Ctrl-C comes
-    recipe = {**TINY, "dataset": {**TINY["dataset"], "train_samples": 3000}, "train": {**TINY["train"], "epochs": 50}}
-    write_recipe(workspace, "stop", recipe)
+    # epochs enough to be still training when the second run has had its say and Ctrl-C comes
+    write_recipe(workspace, "stop", {**MICRO, "train": {**MICRO["train"], "epochs": 1000}})
     log = workspace / "build" / "stop" / "checkpoints" / "history.json"
     # SIGINT's default restored in the child, as a terminal's would be: a pytest-xdist worker ignores SIGINT,
     # and a child inherits that, so Python would install no KeyboardInterrupt handler
@@ -280,6 +328,8 @@ def test_device_check_runs_every_file_on_tflite_runtime_2_14(workspace, tiny_mod
     model, paths = tiny_models
     from edgecnn.convert import converter as convert
 
+    installed(".device-venv/.installed", "the device env (numpy<2 + tflite-runtime 2.14)")
+    (workspace / ".device-venv").symlink_to(ROOT / ".device-venv")
     (workspace / "edgecnn").symlink_to(ROOT / "edgecnn")
     empty = make(workspace, "device-check", check=False)
     assert empty.returncode != 0 and "no .tflite files under" in empty.stderr and "make demo" in empty.stderr
@@ -304,6 +354,7 @@ def test_device_check_on_aarch64_under_qemu_matches_the_hosts_top1(workspace, ti
     from edgecnn.data import fashion_mnist
     from edgecnn.data.preprocess import fit_images
 
+    installed(".arm64-root/.installed", "the arm64 root (Debian's arm64 python3.11, qemu-user, LiteRT's aarch64 wheel)")
     (workspace / "edgecnn").symlink_to(ROOT / "edgecnn")
     _, (x, y) = fashion_mnist.load()
     for name, blob in (("good", tiny_models[1]["int8"].read_bytes()), ("broken", b"TFL3" + bytes(60))):

@@ -71,13 +71,18 @@ def prune(recipe, model, target):
     def make_model(steps):
         # the schedule reaches its target at 2/3 of the run; the last third recovers accuracy at it
         end = max(1, int(cfg["epochs"] * steps * 2 / 3))
-        plan = schedule(cfg["schedule"], target, end)
-        return clone_with(model, lambda layer, original: sparsity.prune_low_magnitude(layer, pruning_schedule=plan)
-                          if layer.name in chosen else layer)
+        return wrapped(model, chosen, schedule(cfg["schedule"], target, end))
 
     pruned, history = finetune(recipe, make_model, cfg["epochs"], cfg["learning_rate"],
                                callbacks=[sparsity.UpdatePruningStep()])
     return sparsity.strip_pruning(pruned), history
+
+
+def wrapped(model, chosen, plan):
+    """The model, trained weights kept, with tfmot's pruning wrapper on each layer named in `chosen`; fit it with
+    tfmot's UpdatePruningStep callback, then strip the wrappers (sparsity.strip_pruning)."""
+    return clone_with(model, lambda layer, original: sparsity.prune_low_magnitude(layer, pruning_schedule=plan)
+                      if layer.name in chosen else layer)
 
 
 def sparsity_report(model):
