@@ -25,7 +25,7 @@ PYTEST_ARGS ?=
 # pytest-xdist processes: much of a test runs on one core (TF import, the converter, make, subprocesses)
 TEST_WORKERS ?= 2
 
-.PHONY: setup data demo test docs clean device-check compare app-check transfer gpu-check gpu-check-training gpu-check-delegate peer int8-speed reference stem-trade ablation
+.PHONY: setup data demo test docs clean device-check compare app-check transfer software-gpu gpu-check gpu-check-training gpu-check-delegate peer int8-speed reference stem-trade ablation
 .SECONDARY:
 
 setup: $(VENV)/.installed $(if $(GPU),$(VENV)/.installed-gpu)
@@ -277,6 +277,17 @@ ABLATION_FILES := $(foreach r,$(patsubst recipes/%.yaml,%,$(wildcard recipes/abl
 ablation: setup data
 	$(MAKE) --no-print-directory $(ABLATION_FILES)
 	$(PY) -m edgecnn.study.ablation
+
+# A software GPU for LiteRT's GPU accelerator (WebGPU over Vulkan): SwiftShader, which Debian's chromium-common
+# ships, and the Vulkan loader. What runs on the GPU and what it computes can be checked on any machine with it
+# (tests/test_gpu_check.py, VK_DRIVER_FILES=$(SWIFTSHADER)); GPU speed needs a real GPU.
+SWIFTSHADER := /usr/lib/chromium/vk_swiftshader_icd.json
+software-gpu:
+	@if [ -f $(SWIFTSHADER) ] && ldconfig -p | grep -q libvulkan.so.1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then { apt-get update -qq && apt-get install -y -qq chromium-common libvulkan1 >/dev/null; } || \
+	  { echo "could not install chromium-common and libvulkan1 from Debian's registry (is it reachable?)." >&2; exit 1; }; \
+	else echo "the software GPU needs SwiftShader and the Vulkan loader: run 'sudo apt-get install chromium-common libvulkan1'." >&2; \
+	  exit 1; fi
 
 # make gpu-check: the GPU verified in two halves that run apart (docs/gpu.md); without a GPU each says
 # so in one sentence and exits 2 before building anything.

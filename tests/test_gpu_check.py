@@ -1,6 +1,7 @@
-"""make gpu-check and the bench's GPU path on a machine without a GPU (CI's): what they say, their exit
-status, and the decisions behind "whole graph on the GPU", with LiteRT's answers stubbed where only a
-GPU could give them. The runs on a real GPU are in docs/gpu.md."""
+"""make gpu-check and the bench's GPU path on a machine without a GPU (CI's): what they say, their exit status,
+LiteRT's GPU accelerator run for real on SwiftShader (a software Vulkan GPU: which ops run there and what they
+compute), and the rule behind "whole graph on the GPU" for the answers only a partial GPU gives. The runs on
+a real GPU are in docs/gpu.md."""
 
 import subprocess
 
@@ -41,6 +42,29 @@ def test_the_adapter_comes_from_litert_s_own_log():
     assert compiled.adapter("INFO: nothing chosen\n") is None
 
 
+SWIFTSHADER = "/usr/lib/chromium/vk_swiftshader_icd.json"      # the Makefile's SWIFTSHADER
+
+
+def test_the_gpu_accelerator_on_a_software_gpu_takes_the_whole_graph_and_computes_what_the_cpu_does(
+        tiny_models, monkeypatch):
+    """LiteRT's own GPU accelerator (WebGPU over Vulkan) on SwiftShader: the fp32 file compiles for the GPU
+    alone, whole, and its scores are the CPU path's to float16 precision on real images."""
+    from conftest import installed
+
+    installed("software-gpu", "SwiftShader (a software Vulkan GPU)")
+    monkeypatch.setenv("VK_DRIVER_FILES", SWIFTSHADER)
+    path = str(tiny_models[1]["fp32"])
+    gpu = Loaded(path, pick_runtime("litert"), 1, accelerator="gpu")
+    cpu = Loaded(path, pick_runtime("litert"), 1)
+    assert gpu.fully_accelerated is True
+    from edgecnn.data.calibration import load_calibration
+
+    images = load_calibration(ROOT / "calib_data" / "fashion_mnist", (32, 32, 1), 8).astype(np.float32)
+    on_gpu = np.concatenate([gpu.predict(x[None]) for x in images])
+    on_cpu = np.concatenate([cpu.predict(x[None]) for x in images])
+    assert np.abs(on_gpu - on_cpu).max() < 0.01 and (on_gpu.argmax(1) == on_cpu.argmax(1)).mean() >= 0.75
+
+
 class _Answer:
     """A CPU-compiled model that answers is_fully_accelerated() as a GPU compile would."""
 
@@ -61,6 +85,8 @@ class _Answer:
     ("refused", "refused", None),    # nothing compiles: no usable GPU
 ])
 def test_whole_graph_on_gpu_only_when_the_gpu_alone_takes_it(tiny_models, monkeypatch, gpu_alone, with_cpu, expected):
+    """The claim's rule for the answers a software GPU does not give here (it took every op tried, even TOPK_V2
+    and ATAN2): a partial or refused GPU compile, with is_fully_accelerated() answered as LiteRT would."""
     from ai_edge_litert.compiled_model import CompiledModel
     from ai_edge_litert.hardware_accelerator import HardwareAccelerator as HA
 
