@@ -25,7 +25,7 @@ PYTEST_ARGS ?=
 # pytest-xdist processes: much of a test runs on one core (TF import, the converter, make, subprocesses)
 TEST_WORKERS ?= 2
 
-.PHONY: setup data demo test docs clean device-check compare app-check transfer software-gpu gpu-check gpu-check-training gpu-check-delegate peer int8-speed reference stem-trade ablation
+.PHONY: setup data demo test docs clean device-check compare app-check transfer your-data software-gpu gpu-check gpu-check-training gpu-check-delegate peer int8-speed reference stem-trade ablation
 .SECONDARY:
 
 setup: $(VENV)/.installed $(if $(GPU),$(VENV)/.installed-gpu)
@@ -277,6 +277,12 @@ ABLATION_FILES := $(foreach r,$(patsubst recipes/%.yaml,%,$(wildcard recipes/abl
 ablation: setup data
 	$(MAKE) --no-print-directory $(ABLATION_FILES)
 	$(PY) -m edgecnn.study.ablation
+
+# make your-data: the defaults for a small data set of one's own, measured on three small sets made here (a
+# synthetic one and two Fashion-MNIST subsets) against the old defaults and a start from the demo's model
+# (edgecnn/study/your_data.py): reports/your_data.md, included in docs/your-data.md. About 20 minutes.
+your-data: setup data
+	$(PY) -m edgecnn.study.your_data
 
 # A software GPU for LiteRT's GPU accelerator (WebGPU over Vulkan): SwiftShader, which Debian's chromium-common
 # ships, and the Vulkan loader. What runs on the GPU and what it computes can be checked on any machine with it

@@ -214,7 +214,7 @@ def compare(study, build_root, out):
 @click.argument("model_path", metavar="FILE.tflite", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["c", "android", "ios"]), required=True,
               help="c: model_data.h/.cc; android: assets/ with labels and a JSON description; ios: bundle resources")
-@click.option("--out", required=True, type=click.Path(), help="an existing folder of the app")
+@click.option("--out", required=True, type=click.Path(), help="the app's folder (created when missing)")
 @click.option("--name", help="array name (c, default g_model) or file name (android/ios, default model)")
 @click.option("--force", is_flag=True, help="overwrite files that exist")
 @click.option("--max-bytes", type=click.IntRange(min=1), help="fail when the model is larger (a flash budget)")

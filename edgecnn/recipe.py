@@ -142,6 +142,10 @@ def load(path):
     if not path.is_file():
         raise UserError(f"recipe {path} does not exist; recipes live in recipes/<name>.yaml.")
     name = path.stem
+    if name.startswith("_"):
+        raise UserError(f"{path}: a recipe file name starting with '_' marks a base (shared keys that recipes "
+                        f"include with 'base: {path.name}'), not a recipe to build; rename it without the "
+                        f"leading '_', or give it as a base of a recipe.")
     if not NAME_RE.match(name):
         raise UserError(f"{path}: a recipe file name may hold only letters, digits, '_', '.', '-' "
                         f"(it names the build folder), got '{name}'.")

@@ -52,19 +52,22 @@ SCHEMA = {
         "samples_per_class": Field("int", None, low=1, optional=True),
     },
     "train": {
-        "epochs": Field("int", 5, low=0, high=10_000),   # 0: keep the starting weights as they are
-        "batch_size": Field("int", 128, low=1, high=65_537),
+        # null (auto): chosen from the data's size at training (edgecnn/train/sizing.py says how)
+        "epochs": Field("int", None, low=0, high=10_000, optional=True),   # 0: keep the starting weights as they are
+        "batch_size": Field("int", None, low=1, high=65_537, optional=True),
         "optimizer": Field("str", "adam", choices=("adam", "sgd", "rmsprop")),
         "learning_rate": Field("float", 0.002, low=1e-8, high=10.0),
         "schedule": Field("str", "cosine", choices=("constant", "cosine")),
-        "augmentation": Field("list", [], choices=AUGMENTATIONS),
+        "augmentation": Field("list", None, choices=AUGMENTATIONS, optional=True),
         "label_smoothing": Field("float", 0.0, low=0.0, high=1.0),
         "seed": Field("int", 0, low=0, high=2**31),
         "strategy": Field("str", "auto", choices=("auto", "mirrored", "multi-worker")),
         "scaling": Field("str", "none", choices=("none", "linear")),
         "mixed_precision": Field("bool", False),
         "xla": Field("bool", False),
-        "bn_recalibration": Field("int", 0, low=0, high=100_000),
+        "bn_recalibration": Field("int", None, low=0, high=100_000, optional=True),
+        "bn_momentum": Field("float", None, low=0.0, high=1.0, optional=True, quiet=True),   # every BN layer's
+        "early_stopping": Field("int", None, low=0, high=10_000, optional=True, quiet=True),  # patience; 0: off
         "freeze_backbone_epochs": Field("int", 0, low=0, high=10_000),   # train the classifier alone first
         "fine_tune_learning_rate": Field("float", None, low=1e-8, high=10.0, optional=True),
         # training choices (edgecnn/train/options.py); each default changes nothing
@@ -256,7 +259,7 @@ def _check_model(data, source):
     if data["train"]["epochs"] == 0 and not (model["file"] or model["weights"]):
         raise UserError(f"{source}: train.epochs: 0 keeps the starting weights, but there are none; set "
                         f"model.weights or model.file, or train for at least one epoch.")
-    if data["train"]["freeze_backbone_epochs"] > data["train"]["epochs"]:
+    if data["train"]["epochs"] is not None and data["train"]["freeze_backbone_epochs"] > data["train"]["epochs"]:
         raise UserError(f"{source}: train.freeze_backbone_epochs ({data['train']['freeze_backbone_epochs']}) is "
                         f"more than train.epochs ({data['train']['epochs']}).")
 

@@ -131,3 +131,24 @@ def test_too_few_calibration_images(tmp_path):
         load_calibration(tmp_path, (32, 32, 1), 5)
     with pytest.raises(UserError, match="does not exist"):
         load_calibration(tmp_path / "missing", (32, 32, 1), 5)
+
+
+def test_the_synthetic_shapes_set_is_an_image_folder_of_png_and_jpeg_files_fixed_by_its_seed(tmp_path):
+    from edgecnn.data.datasets import load_splits
+    from edgecnn.data.synthetic import SHAPES, draw, write
+    from edgecnn.schema import validate
+
+    a, b = (write(tmp_path / name, train=6, test=3, size=32, seed=3) for name in ("a", "b"))
+    files = sorted(p.relative_to(a) for p in a.rglob("*.*"))
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*.*")) and len(files) == 27
+    assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+    assert {f.suffix for f in files} == {".png", ".jpg"}
+    dataset = validate({"model": {"name": "micro_cnn"}, "dataset": {"name": "image_folder", "path": str(a),
+                                                                   "input_shape": [32, 32, 3]}}, "r.yaml")["dataset"]
+    splits = load_splits(dataset)
+    assert splits.class_names == sorted(SHAPES) and splits.x_test.shape == (9, 32, 32, 3)
+    rng = np.random.default_rng(0)
+    for _ in range(20):                        # a square fills its box: 9-49 % of the image, in another colour
+        image = draw("square", 64, rng).astype(int)
+        inside = np.abs(image - np.median(image.reshape(-1, 3), axis=0)).max(axis=2) > 48
+        assert 0.08 < inside.mean() < 0.5

@@ -18,8 +18,8 @@ from edgecnn.train.distribute import parse_tf_config, scaled
 from edgecnn.errors import UserError
 from edgecnn.train.workers import check_ports
 
-SMALL = {"model": {"name": "lenet5"}, "dataset": {"train_samples": 4000},
-         "train": {"epochs": 2, "batch_size": 64, "learning_rate": 0.002}}
+SMALL = {"model": {"name": "lenet5"}, "dataset": {"train_samples": 4000},   # no augmentation: 2 epochs as set
+         "train": {"epochs": 2, "batch_size": 64, "learning_rate": 0.002, "augmentation": []}}
 
 
 def _recipe(workspace, name, train):

@@ -5,6 +5,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -130,8 +131,12 @@ def test_bad_inputs_get_one_sentence_and_change_nothing(tmp_path, int8_file):
     shutil.copy(int8_file, lone)
     with pytest.raises(UserError, match=r"lone.tflite has no labels.txt beside it .* --labels FILE"):
         export(lone, "ios", app)
-    with pytest.raises(UserError, match=r"--out .*nowhere is not a folder; create it first"):
-        export(int8_file, "c", tmp_path / "nowhere")
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(UserError, match=r"--out .*a_file is a file, not a folder"):
+        export(int8_file, "c", tmp_path / "a_file")
+    written, note = export(int8_file, "c", tmp_path / "new" / "app")       # a missing folder is made, and said
+    assert note.startswith(f"created the folder {tmp_path / 'new' / 'app'}\n")
+    assert sorted(p.name for p in (tmp_path / "new" / "app").iterdir()) == sorted(p.name for p in map(Path, written))
     export(int8_file, "c", app)
     before = (app / "model_data.cc").read_bytes()
     with pytest.raises(UserError, match=r"model_data.h, .*model_runtime.h already exist; add --force to overwrite"):

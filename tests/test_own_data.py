@@ -108,3 +108,26 @@ def test_checkpoints_of_an_earlier_version_of_the_recipe_are_not_resumed(tmp_pat
     edited = recipes.Recipe("r", tmp_path / "r.yaml", recipes.validate({**raw, "train": {"learning_rate": 0.02}}, "r"))
     said = claim_checkpoints(edited, folder)
     assert said.endswith("starting fresh") and not (folder / "chief").exists()
+
+
+def test_a_model_at_chance_is_flagged_by_training_the_bench_and_the_report(workspace):
+    """Three classes of the same noise cannot be learned: training, edgecnn-bench and edgecnn report each say
+    the top-1 is within reach of chance and what to try; the test split's 8 images a class are called noisy,
+    with the interval, before training and again beside the figures."""
+    for split, count in (("train", 40), ("test", 8)):
+        _folder(workspace / "noise" / split, ["a", "b", "c"], count, (16, 16), "L")
+    path = _recipe(workspace, "noise", {"path": "noise", "input_shape": [16, 16, 1]},
+                   model={"name": "micro_cnn", "options": {"widths": [8, 16]}}, train={"epochs": 2},
+                   calibration={"path": "noise/train", "samples": 30})
+    from conftest import make
+
+    built = make(workspace, "build/noise/bench.json").stdout
+    assert "warning: the test split has 24 images, 8 of 'a' (fewer than 10 a class)" in built
+    assert "warning: validation top-1" in built and "of chance (33.33 % for 3 classes)" in built
+    assert "model.weights: imagenet" in built
+    bench = run_cli("build/noise/int8.tflite", "--data", "build/noise/testset.npz", "--runs", "2", cwd=workspace,
+                    module="edgecnn.bench")
+    report = run_cli("report", path, cwd=workspace)
+    for out in (bench.stdout, report.stdout):
+        assert "int8.tflite top-1" in out and "of chance (33.33 % for 3 classes): the model has not learned" in out
+        assert "24 test images (8 of the rarest class, fewer than 10): it is noisy, its 95 % interval" in out

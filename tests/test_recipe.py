@@ -77,6 +77,8 @@ def test_missing_model_not_yaml_and_bad_name(tmp_path):
     assert "does not exist" in error_of(tmp_path / "nope.yaml")
     msg = error_of(write(tmp_path, "model: {name: mobilenet_v2}\n", name="bad name.yaml"))
     assert "names the build folder" in msg
+    msg = error_of(write(tmp_path, "model: {name: mobilenet_v2}\n", name="_mine.yaml"))
+    assert "starting with '_' marks a base" in msg and "rename it without the leading '_'" in msg
 
 
 def test_yaml_cannot_run_code(tmp_path):
@@ -159,6 +161,6 @@ def test_a_recipe_s_defaults_are_its_own():
     """Editing one validated recipe (a study script sets an option) leaves the next recipe's defaults alone."""
     first = recipes.validate({"model": {"name": "mobilenet_v2"}}, "a.yaml")
     first["model"]["options"]["alpha"] = 0.25
-    first["train"]["augmentation"].append("hflip")
+    first["prune"]["only"].append("conv1")
     second = recipes.validate({"model": {"name": "mobilenet_v2"}}, "b.yaml")
-    assert second["model"]["options"] == {} and second["train"]["augmentation"] == []
+    assert second["model"]["options"] == {} and second["prune"]["only"] == []

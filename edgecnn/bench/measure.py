@@ -199,7 +199,8 @@ class Loaded:
             scores = self.predict(image[None])[0]
             top1 += int(np.argmax(scores) == label)
             top5 += int(label in np.argsort(scores)[-5:])
-        return {"top1": top1 / len(y), "top5": top5 / len(y), "samples": int(len(y))}
+        return {"top1": top1 / len(y), "top5": top5 / len(y), "samples": int(len(y)), "classes": int(len(scores)),
+                "fewest": int(np.unique(y, return_counts=True)[1].min())}   # test images of the rarest class
 
 
 def latency_stats(times_ms):

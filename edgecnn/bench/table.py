@@ -4,6 +4,8 @@ import csv
 import io
 import os
 
+from edgecnn.bench import chance
+
 
 def _fmt(value, unit):
     if value is None:
@@ -73,6 +75,8 @@ def render(report):
     text.insert(0, f"runtime {rt['name']} {rt['version']}{kernels}, {report['threads']} thread(s), "
                    f"{results[0]['latency_ms']['runs']} runs after {results[0]['warmup_runs']} warm-up, "
                    f"batch 1" + (f", accuracy on {acc['samples']} labelled images" if acc else ""))
+    for name, r in zip(names, results):
+        text += chance.lines(name, r.get("accuracy"))
     text.append(f"peak resident memory of the process: {report['peak_rss_mb']:.1f} MB; "
                 f"growth over the timed runs: {report.get('rss_growth_mb', 0):+.2f} MB")
     text.append("per-op time: the Python runtimes do not expose TFLite's op profiler; "

@@ -6,7 +6,7 @@ import sys
 from edgecnn.data.datasets import load_splits
 from edgecnn.data.pipeline import make_dataset
 from edgecnn.tf import keras
-from edgecnn.train import distribute
+from edgecnn.train import distribute, sizing
 
 
 def finetune(recipe, make_model, epochs, learning_rate, callbacks=(), verbose=None):
@@ -19,9 +19,9 @@ def finetune(recipe, make_model, epochs, learning_rate, callbacks=(), verbose=No
     """
     from edgecnn.train.fit import make_optimizer, plain
 
-    cfg = plain(recipe["train"])
-    keras.utils.set_random_seed(cfg["seed"])
-    data = load_splits(recipe["dataset"], cfg["seed"])
+    keras.utils.set_random_seed(recipe["train"]["seed"])
+    data = load_splits(recipe["dataset"], recipe["train"]["seed"])
+    cfg, _ = sizing.resolve(plain(recipe["train"]), len(data.x_train))   # training's batch and augmentation
     # the recipe's strategy; multi-worker needs a cluster, so a single process fine-tunes on its own devices
     name = "auto" if cfg["strategy"] == "multi-worker" and "TF_CONFIG" not in os.environ else cfg["strategy"]
     strategy = distribute.make_strategy(name)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from edgecnn.artifacts import atomic_write, read_json, record
+from edgecnn.bench import chance
 from edgecnn.compress import choose as chooser
 from edgecnn.variants import parse_tflite
 from edgecnn.make import make, make_each
@@ -24,16 +25,22 @@ def optimize(recipe, budget=None):
     report_path = out / "optimize_bench.json"
     run_bench(recipe, files, report_path)
     blobs = {v: f.read_bytes() for v, f in zip(variants, files)}
-    candidates = chooser.candidates_from(read_json(report_path), variants, blobs)
+    measured = read_json(report_path)
+    candidates = chooser.candidates_from(measured, variants, blobs)
     reference = candidates[0]
     best = chooser.choose(candidates, reference, budget, eligible=set(cfg["candidates"]))
     notes = _notes(out, variants)
+    accuracy = measured["models"][0]["accuracy"]
+    alarms = chance.lines("fp32.tflite", accuracy)
+    if chance.near_chance(accuracy["top1"], accuracy["classes"], accuracy["samples"]):
+        alarms.append(f"warning: {best.variant} is the fastest file within the budget of an fp32 file that has not "
+                      f"learned the task; best.tflite is written, but it is not worth shipping.")
     unmade = {Path(path).stem: why for path, why in failed.items()}
     text = (f"{recipe.name}: budget {budget:g} points of top-1 against fp32 "
-            f"({100 * reference.top1:.2f} %); best: {best.variant}\n\n"
+            f"({100 * reference.top1:.2f} %); best: {best.variant}\n" + "".join(f"{line}\n" for line in alarms) + "\n"
             + chooser.table(candidates, reference, budget, best, unmade) + "\n\n" + "\n".join(notes) + "\n")
     atomic_write(out / "best.tflite", blobs[best.variant])
-    summary = {"budget": budget, "best": best.variant, "reference": "fp32", "notes": notes,
+    summary = {"budget": budget, "best": best.variant, "reference": "fp32", "notes": notes, "warnings": alarms,
                "candidates": [vars(c) for c in candidates], "not_made": unmade}
     atomic_write(out / "optimize.json", (json.dumps(summary, indent=1) + "\n").encode())
     atomic_write(out / "optimize.md", text.encode())

@@ -7,14 +7,15 @@ from edgecnn.errors import UserError
 
 
 def write_all(out, files, force):
-    """Write {relative path: bytes} under the folder `out`, which must exist and be writable. Existing
-    files are refused unless `force`, before anything is written. Returns the written paths."""
+    """Write {relative path: bytes} under the folder `out`, created (with its parents) when missing. Existing
+    files are refused unless `force`, before anything is written. Returns (the written paths, whether `out`
+    was created)."""
     out = Path(out)
-    if not out.is_dir():
-        raise UserError(f"--out {out} is not a folder; create it first (edgecnn export writes into an app's tree, "
-                        f"it does not make one).")
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise UserError(f"--out {out} is not writable; choose a folder you can write to.")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file, not a folder; give the app folder the files go into.")
+    nearest = next(p for p in (out, *out.absolute().parents) if p.exists())
+    if not nearest.is_dir() or not os.access(nearest, os.W_OK | os.X_OK):
+        raise UserError(f"--out {out} is not writable ({nearest}); choose a folder you can write to.")
     targets = {out / rel: data for rel, data in files.items()}
     existing = [str(p) for p in targets if p.exists()]
     if existing and not force:
@@ -22,7 +23,8 @@ def write_all(out, files, force):
                         f"add --force to overwrite.")
     from edgecnn.artifacts import atomic_write
 
+    created = not out.is_dir()
     for path, data in targets.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, data)
-    return list(targets)
+    return list(targets), created

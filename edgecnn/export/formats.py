@@ -109,4 +109,5 @@ def export(path, fmt, out, name=None, force=False, max_bytes=None, labels=None, 
         files, note = _bundle(path, data, ident, "", labels, mean, std, embed_metadata), (
             f"add {ident}.tflite, labels.txt and {ident}.json to the app target's Copy Bundle Resources; "
             f"Bundle.main.path(forResource: \"{ident}\", ofType: \"tflite\") finds the model.")
-    return write_all(out, files, force), note
+    written, created = write_all(out, files, force)
+    return written, (f"created the folder {out}\n" if created else "") + note

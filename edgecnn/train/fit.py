@@ -12,10 +12,12 @@ import sys
 import time
 
 from edgecnn.artifacts import atomic_path, atomic_write, read_json, record
+from edgecnn.bench import chance
+from edgecnn.data import balance
 from edgecnn.data.datasets import load_splits
 from edgecnn.data.pipeline import make_dataset
 from edgecnn.tf import keras, tf
-from edgecnn.train import distribute
+from edgecnn.train import distribute, sizing
 from edgecnn.data.regularize import is_mixing
 from edgecnn.train.options import distill_settings, ema_warning
 from edgecnn.zoo import build_model
@@ -229,6 +231,48 @@ def recalibrate_bn(model, x, batches, batch_size):
     return batches
 
 
+def set_bn_momentum(model, momentum):
+    """Every BatchNormalization of `model` at `momentum` (None: as built)."""
+    if momentum is None:
+        return
+    for layer in model.submodules:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = momentum
+
+
+class KeepBest(keras.callbacks.EarlyStopping):
+    """Keras' EarlyStopping with the best weights restored at the end, where an epoch as good as the best counts
+    as better: on a small validation set many epochs tie, and the latest of them ran at the lowest rate."""
+
+    def _is_improvement(self, monitor_value, reference_value):
+        return monitor_value == reference_value or super()._is_improvement(monitor_value, reference_value)
+
+
+def mark_kept(history, monitor, after):
+    """Early stopping kept the weights of the last phase's best epoch (after epoch `after`): that history row
+    gets "kept": true (KeepBest: the latest of the best, highest accuracy or lowest loss)."""
+    rows = [row for row in history if row["epoch"] > after and monitor in row]
+    if rows:
+        sign = -1 if monitor.endswith("loss") else 1
+        max(rows, key=lambda row: (sign * row[monitor], row["epoch"]))["kept"] = True
+
+
+def kept_row(history):
+    """The history row of the weights that were kept: the one marked so, else the last."""
+    return next((row for row in history if row.get("kept")), history[-1]) if history else None
+
+
+def alarms(history, data):
+    """The warnings the kept epoch calls for: validation top-1 near chance, or training far above validation."""
+    row = kept_row(history)
+    if not row or "val_accuracy" not in row:
+        return []
+    said = [chance.chance_line("validation", row["val_accuracy"], data.classes, len(data.y_val))]
+    if "accuracy" in row:
+        said.append(chance.overfit_line(row["accuracy"], row["val_accuracy"]))
+    return [line for line in said if line]
+
+
 def train(recipe, verbose=None, strategy_name=None, progress=None):
     cfg = recipe["train"]
     out = recipe.build_dir
@@ -236,6 +280,10 @@ def train(recipe, verbose=None, strategy_name=None, progress=None):
     keras.utils.set_random_seed(cfg["seed"])
     workers = distribute.worker_count(strategy)
     data = load_splits(recipe["dataset"], cfg["seed"], progress)
+    for line in balance.lines(data):
+        print(line, flush=True)
+    cfg, sized = sizing.resolve(cfg, len(data.x_train), strategy.num_replicas_in_sync if cfg["scaling"] == "linear" else 1,
+                                recipe["model"]["options"].get("bn_momentum"))
     batch, lr = distribute.scaled(cfg, strategy.num_replicas_in_sync)
     steps = len(data.x_train) // batch if workers > 1 else -(-len(data.x_train) // batch)
     mixed, xla = distribute.gpu_options(cfg)
@@ -248,6 +296,7 @@ def train(recipe, verbose=None, strategy_name=None, progress=None):
     with strategy.scope():
         model = make_model(recipe, data.class_names)
         fitted = distilling(model, cfg, recipe["dataset"]["input_shape"], data)
+    set_bn_momentum(model, cfg["bn_momentum"])
     heads = len(model.outputs)      # > 1: training-only auxiliary classifiers (GoogLeNet), weighted 0.3
     options = {**cfg, "classes": data.classes}
     train_ds = make_dataset(data.x_train, data.y_train, batch, True, cfg["augmentation"], cfg["seed"], heads,
@@ -258,6 +307,8 @@ def train(recipe, verbose=None, strategy_name=None, progress=None):
           f"{cfg['epochs']} epochs on {strategy.num_replicas_in_sync} replica(s) ({where}"
           f"{f', {workers} workers' if workers > 1 else ''}), global batch {batch}, learning rate {lr:g}"
           f"{', mixed_float16' if mixed else ''}{', XLA' if xla else ''}", flush=True)
+    if sized:
+        print(sized, flush=True)
     choices = describe_choices(cfg)
     if choices:
         print(f"training choices: {choices}", flush=True)
@@ -287,6 +338,9 @@ def train(recipe, verbose=None, strategy_name=None, progress=None):
         # In a cluster only the chief keeps it; BackupAndRestore keeps one folder a worker (chief/, workertemp_N/).
         state = backup / f"phase{number}" if number else backup
         callbacks = ([log] if chief else []) + [keras.callbacks.BackupAndRestore(str(state))]
+        if cfg["early_stopping"] and number == len(schedule) - 1:
+            callbacks.append(KeepBest("val_accuracy" if heads == 1 else "val_loss", patience=cfg["early_stopping"],
+                                      restore_best_weights=True, verbose=1))
         fitted.fit(train_ds, validation_data=val_ds, initial_epoch=first, epochs=last, callbacks=callbacks,
                   verbose=(1 if sys.stdout.isatty() else 2) if verbose is None else verbose)
         if chief and number < len(schedule) - 1:
@@ -299,6 +353,10 @@ def train(recipe, verbose=None, strategy_name=None, progress=None):
         print(f"batch-norm statistics re-estimated over {done} training batches", flush=True)
 
     history = EpochLog(backup / "history.json").rows()
+    if cfg["early_stopping"]:
+        mark_kept(history, "val_accuracy" if heads == 1 else "val_loss", schedule[-1][0])
+    for line in alarms(history, data):
+        print(line, flush=True)
     with atomic_path(out / "model.keras") as tmp:
         model.save(tmp)
     atomic_write(out / "history.json", (json.dumps(history, indent=1) + "\n").encode())

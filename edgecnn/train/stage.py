@@ -26,7 +26,7 @@ def _workers(recipe, recipe_path, workers, port):
 
 def _here(recipe, strategy, progress):
     from edgecnn.make import make_weights
-    from edgecnn.train.fit import train as fit
+    from edgecnn.train.fit import kept_row, train as fit
 
     make_weights(recipe)
     try:
@@ -36,10 +36,11 @@ def _here(recipe, strategy, progress):
         epochs = len(read_json(saved)) if saved.is_file() else 0
         raise Interrupted(f"\ninterrupted: {epochs} finished epoch(s) saved in {recipe.build_dir}/checkpoints; "
                           f"'edgecnn train {recipe.path}' (or make) resumes from there.") from None
-    if not recipe["train"]["epochs"]:
+    if recipe["train"]["epochs"] == 0:
         return f"wrote {recipe.build_dir / 'model.keras'}: the starting weights as they are (train.epochs: 0)"
     if not history:             # a non-chief worker of a cluster: the chief reports
         return None
-    last = history[-1]
-    accuracy = last.get("val_accuracy", last.get("val_predictions_accuracy", float("nan")))
-    return f"trained {len(history)} epochs: val accuracy {accuracy:.4f}"
+    kept = kept_row(history)
+    accuracy = kept.get("val_accuracy", kept.get("val_predictions_accuracy", float("nan")))
+    best = f" (epoch {kept['epoch']}'s weights kept, the best on validation)" if kept is not history[-1] else ""
+    return f"trained {len(history)} epochs{best}: val accuracy {accuracy:.4f}"
