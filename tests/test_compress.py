@@ -56,7 +56,7 @@ def recipe(**sections):
     """A recipe whose fine-tuning steps are a few batches of real Fashion-MNIST, validated on 1,200 images."""
     data = {"model": {"name": "mobilenet_v2", "options": {"alpha": 0.35, "bn_momentum": 0.9}},
             "dataset": {"name": "fashion_mnist", "train_samples": 256, "validation_split": 0.02},
-            "train": {"epochs": 1, "batch_size": 64, "seed": 0}, **sections}
+            "train": {"epochs": 1, "batch_size": 64, "seed": 0, "augmentation": []}, **sections}
     return Recipe("t", ROOT / "recipes" / "t.yaml", validate(data, "t.yaml"))
 
 

@@ -34,7 +34,7 @@ def _write(workspace, name, model):
     recipe = {"model": model,
               "dataset": {"name": "fashion_mnist", "input_shape": [32, 32, 1], "train_samples": 4000,
                           "validation_split": 0.02},
-              "train": {"epochs": 2, "batch_size": 32, "learning_rate": 0.003},
+              "train": {"epochs": 2, "batch_size": 32, "learning_rate": 0.003, "augmentation": []},
               "calibration": {"path": "calib_data/fashion_mnist", "samples": 100},
               "optimize": {"candidates": ["fp32", "dynamic", "int8"], "budget": 2.0},
               "bench": {"runs": 5, "warmup": 1, "test_samples": 1000}}

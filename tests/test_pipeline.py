@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 # A recipe for the tests of training's own behaviour (resume, Ctrl-C, the lock): small and quick per epoch
 MICRO = {"model": {"name": "micro_cnn", "options": {"widths": [8, 16]}},
          "dataset": {"name": "fashion_mnist", "input_shape": [32, 32, 1], "train_samples": 2000},
-         "train": {"epochs": 3, "batch_size": 64, "seed": 1}}
+         "train": {"epochs": 3, "batch_size": 64, "seed": 1, "augmentation": []}}   # as set: no small-data default
 
 
 def write_recipe(workspace, name, data):

@@ -228,10 +228,10 @@ def test_every_choice_together_trains_a_student_that_saves_and_converts(workspac
     distillation's loss is logged, and model.keras is the student alone (no Distiller, no teacher), which converts."""
     (workspace / "recipes" / "t_teacher.yaml").write_text(
         "model: {name: micro_cnn, options: {widths: [8, 16]}}\ndataset: {train_samples: 256}\n"
-        "train: {epochs: 1, batch_size: 64}\n")
+        "train: {epochs: 1, batch_size: 64, augmentation: []}\n")
     (workspace / "recipes" / "t_student.yaml").write_text(
         "model: {name: micro_cnn, options: {widths: [4, 8]}}\ndataset: {train_samples: 256}\n"
-        "train: {epochs: 2, batch_size: 64, crop_padding: 2, erasing: 0.5, cutmix: 1.0, warmup_epochs: 1,\n"
+        "train: {epochs: 2, batch_size: 64, augmentation: [], crop_padding: 2, erasing: 0.5, cutmix: 1.0, warmup_epochs: 1,\n"
         "        weight_decay: 0.01, ema: 0.9, distill: {teacher: build/t_teacher/model.keras}}\n")
     proc = make(workspace, "build/t_student/model.keras")           # the teacher is a prerequisite: made first
     assert proc.stdout.index("train recipes/t_teacher.yaml") < proc.stdout.index("train recipes/t_student.yaml")

@@ -29,7 +29,7 @@ import math
 SMALL = 5_000
 TARGET_STEPS = 1_000
 EPOCHS = (5, 100)
-PATIENCE = (10, 3)      # epochs without a better validation top-1: at least 10, a third of the run
+PATIENCE = (10, 3)      # epochs with no validation top-1 as good as the best: at least 10, a third of the run
 SMALL_AUGMENTATION = ["hflip", "translate", "zoom"]
 KERAS_MOMENTUM = 0.99
 
@@ -63,8 +63,8 @@ def resolve(cfg, images, replicas=1, model_momentum=None):
     if out["early_stopping"] is None:
         out["early_stopping"] = max(PATIENCE[0], out["epochs"] // PATIENCE[1]) if small else 0
         if small:
-            said.append(f"early stopping after {out['early_stopping']} epochs without a better validation top-1, the best "
-                        f"epoch's weights kept (train.early_stopping; 0 turns it off)")
+            said.append(f"early stopping after {out['early_stopping']} epochs with no validation top-1 as good as the best, "
+                        f"the best epoch's weights kept (train.early_stopping; 0 turns it off)")
     if out["augmentation"] is None:
         out["augmentation"] = list(SMALL_AUGMENTATION) if small else []
         if small:
