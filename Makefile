@@ -22,8 +22,10 @@ DEMO   := fashion_mnist_mobilenet_v2
 CALIB  := $(shell find calib_data -type f -not -name '*.md' 2>/dev/null)
 FMNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 PYTEST_ARGS ?=
-# pytest-xdist processes: much of a test runs on one core (TF import, the converter, make, subprocesses)
-TEST_WORKERS ?= 2
+# pytest-xdist processes: much of a test waits on something other than its own core (TF import in a child, the
+# converter, make, files, subprocesses), so three on 2 cores: a fresh clone's pytest took 537 s with three, 625 s with
+# two a commit earlier (2026-12-05, AMD EPYC)
+TEST_WORKERS ?= 3
 
 .PHONY: setup data demo test docs clean device-check compare app-check transfer your-data software-gpu gpu-check gpu-check-training gpu-check-delegate peer int8-speed reference stem-trade ablation
 .SECONDARY:

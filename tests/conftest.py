@@ -11,8 +11,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _one_thread_per_worker():
-    """`make test` runs two pytest-xdist workers on two cores: TensorFlow in each takes one thread for its ops
-    (measured: 8 % less wall time than two each, which oversubscribe the cores). The commands the tests start
+    """`make test` runs three pytest-xdist workers on two cores (the Makefile's TEST_WORKERS): TensorFlow in each
+    takes one thread for its ops (measured with two workers: 8 % less wall time than two threads each). The commands the tests start
     keep TensorFlow's defaults."""
     from edgecnn.tf import tf
 
@@ -187,9 +187,9 @@ def tiny_build(tmp_path_factory):
 
 
 def pytest_collection_modifyitems(items):
-    """The slow end-to-end tests first: `make test` runs on two pytest-xdist workers, and a long test that
-    starts last leaves the other worker idle at the end (longest first is the classic greedy schedule). The
-    tests of the shared tiny build come first of all: pytest-xdist's work stealing hands each worker a
-    contiguous half of this order, so one worker builds it and runs them while the other starts elsewhere."""
+    """The slow end-to-end tests first: `make test` runs on several pytest-xdist workers, and a long test that
+    starts last leaves the others idle at the end (longest first is the classic greedy schedule). The tests of
+    the shared tiny build come first of all: pytest-xdist's work stealing hands each worker a contiguous share
+    of this order, so one worker builds it and runs them while the others start elsewhere."""
     items.sort(key=lambda item: ("tiny_build" not in getattr(item, "fixturenames", ()),
                                  item.get_closest_marker("slow") is None))
