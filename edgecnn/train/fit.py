@@ -338,7 +338,7 @@ def train(recipe, verbose=None, strategy_name=None, progress=None):
         # In a cluster only the chief keeps it; BackupAndRestore keeps one folder a worker (chief/, workertemp_N/).
         state = backup / f"phase{number}" if number else backup
         callbacks = ([log] if chief else []) + [keras.callbacks.BackupAndRestore(str(state))]
-        if cfg["early_stopping"] and number == len(schedule) - 1:
+        if cfg["early_stopping"] and len(data.y_val) and number == len(schedule) - 1:   # it compares validation
             callbacks.append(KeepBest("val_accuracy" if heads == 1 else "val_loss", patience=cfg["early_stopping"],
                                       restore_best_weights=True, verbose=1))
         fitted.fit(train_ds, validation_data=val_ds, initial_epoch=first, epochs=last, callbacks=callbacks,
@@ -353,7 +353,7 @@ def train(recipe, verbose=None, strategy_name=None, progress=None):
         print(f"batch-norm statistics re-estimated over {done} training batches", flush=True)
 
     history = EpochLog(backup / "history.json").rows()
-    if cfg["early_stopping"]:
+    if cfg["early_stopping"] and len(data.y_val):
         mark_kept(history, "val_accuracy" if heads == 1 else "val_loss", schedule[-1][0])
     for line in alarms(history, data):
         print(line, flush=True)
