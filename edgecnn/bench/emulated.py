@@ -9,8 +9,14 @@ unpacked into it, and edgecnn/bench copied in as on a device. qemu-user runs it;
 For every .tflite with a testset.npz beside it (build/<recipe>/): the predictions for the first N test
 images on the host's runtime and on the emulated ARM one, top-1 of each, the difference, and how many
 predictions differ. Emulator time is not latency, so no latency is printed. Exit status 1 when a file
-does not load on ARM or its top-1 differs from the host's by more than 0.1 points (at least one image),
-2 when there is nothing to check.
+does not load on ARM, when a float file's prediction differs from the host's anywhere but on a tie (top two
+scores within 1e-4), or when an integer file's predictions differ on more than 2 % of the images; 2 when
+there is nothing to check.
+
+Why int8 gets a share, not zero: XNNPACK's int8 kernels requantize differently on ARM and on x86, and the
+difference grows layer by layer. On the demo's int8 file (1,000 test images) the two runtimes' scores
+differed on 378 images, by up to 0.20, and 6 predictions (0.6 %) changed, each way; its fp32 file's
+scores differed by at most 3e-6 and no prediction changed.
 """
 
 import argparse
@@ -22,14 +28,27 @@ import sys
 
 import numpy as np
 
-TOLERANCE = 0.1           # points of top-1, at least one image
+FLOAT_TIE = 1e-4          # a float file's prediction may differ only where its top two scores are this close
+INTEGER_SHARE = 2.0       # % of images on which an integer file's predictions may differ (3x the 0.6 % measured)
 
 
 def allowed(samples):
-    """Right answers by which the two runtimes may differ: 0.1 points of top-1, at least one image. fp32 files
-    gave identical predictions; int8 ones differ on about 0.5 % of the images (XNNPACK's int8 kernels on ARM
-    and on x86 round differently), which moves top-1 far less."""
-    return max(1, int(samples * TOLERANCE / 100))
+    """Images on which an integer file's predictions may differ between the two runtimes (at least one)."""
+    return max(1, int(samples * INTEGER_SHARE / 100))
+
+
+def verdict(arm, host, integer):
+    """(predictions differing, None) when the two runtimes agree as they should, else (differing, why)."""
+    a, h = np.asarray(arm), np.asarray(host)
+    pa, ph = a.argmax(1), h.argmax(1)
+    differ = np.nonzero(pa != ph)[0]
+    if integer:
+        return len(differ), (None if len(differ) <= allowed(len(a)) else
+                             f"more than {INTEGER_SHARE:g} % ({allowed(len(a))}) of the predictions differ")
+    rows = np.arange(len(h))[differ]
+    untied = differ[h[rows, ph[differ]] - h[rows, pa[differ]] > FLOAT_TIE]
+    return len(differ), (None if not len(untied) else
+                         f"a float file's prediction differs on test image {int(untied[0])}, not a tie")
 QEMU = ("qemu-aarch64-static", "qemu-aarch64")
 
 
@@ -51,8 +70,9 @@ def predictions(path, data, samples, runtime):
         model = Loaded(path, runtime, 1)
         if len(model.inputs) != 1 or tuple(model.inputs[0]["shape"][1:]) != x.shape[1:]:
             return {"loaded": True, "error": f"{path} does not take the images of {data}"}
-        return {"loaded": True, "predictions": [int(model.predict(img[None].astype(np.float32))[0].argmax())
-                                                for img in x[:samples]]}
+        scores = [model.predict(img[None].astype(np.float32))[0] for img in x[:samples]]
+        integer = any(np.dtype(d["dtype"]) in (np.int8, np.uint8) for d in model.interp.get_tensor_details())
+        return {"loaded": True, "integer": integer, "scores": [[float(v) for v in s] for s in scores]}
     except (ModelFileError, ValueError, RuntimeError) as e:
         return {"loaded": False, "error": str(e)}
 
@@ -143,20 +163,22 @@ def host(root, folders, samples):
         _, y, _ = load_npz(data)
         y = y[:samples]
         theirs, ours = arm["files"][path], predictions(path, data, samples, runtime)
-        if "predictions" not in theirs or "predictions" not in ours:
+        if "scores" not in theirs or "scores" not in ours:
             failed += 1
             rows.append((path, "yes" if theirs["loaded"] else "NO", "-", "-", "-", theirs.get("error", ours.get("error"))))
             continue
-        a, h = np.asarray(theirs["predictions"]), np.asarray(ours["predictions"])
+        differ, why = verdict(theirs["scores"], ours["scores"], ours["integer"])
+        a, h = np.argmax(theirs["scores"], 1), np.argmax(ours["scores"], 1)
         top_a, top_h = 100 * float((a == y).mean()), 100 * float((h == y).mean())
-        failed += abs(int((a == y).sum()) - int((h == y).sum())) > allowed(len(a))
+        failed += why is not None
         rows.append((path, "yes", f"{top_a:.2f} %", f"{top_h:.2f} %", f"{top_a - top_h:+.2f} pt",
-                     f"{int((a != h).sum())} of {len(a)}"))
+                     f"{differ} of {len(a)}" + (f": {why}" if why else "")))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
-    print(f"{len(pairs) - failed} of {len(pairs)} files load on aarch64 and give the host's top-1 (within "
-          f"{TOLERANCE} points, at least one image: {allowed(samples)} of {samples})")
+    print(f"{len(pairs) - failed} of {len(pairs)} files load on aarch64 and predict as the host does (float files: "
+          f"everywhere but on ties; integer files: on all but {INTEGER_SHARE:g} % of the images, {allowed(samples)} "
+          f"of {samples})")
     return 1 if failed else 0
 
 
