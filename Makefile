@@ -27,10 +27,18 @@ PYTEST_ARGS ?=
 # two a commit earlier (2026-12-05, AMD EPYC)
 TEST_WORKERS ?= 3
 
-.PHONY: setup data demo test docs clean device-check compare app-check transfer your-data software-gpu gpu-check gpu-check-training gpu-check-delegate peer int8-speed reference stem-trade ablation
+.PHONY: setup data demo test docs clean device-check compare app-check transfer your-data software-gpu swiftshader gpu-check gpu-check-training gpu-check-delegate peer int8-speed reference stem-trade ablation
 .SECONDARY:
 
-setup: $(VENV)/.installed $(if $(GPU),$(VENV)/.installed-gpu)
+setup: $(VENV)/.installed $(if $(GPU),$(VENV)/.installed-gpu) swiftshader
+
+# The software GPU (SwiftShader, below) as part of set-up: installed as root, else one line says how; set-up
+# goes on either way (make gpu-check-delegate and the software-GPU tests need it, nothing else does).
+swiftshader:
+	@if [ -f $(SWIFTSHADER) ] && ldconfig -p | grep -q libvulkan.so.1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then { apt-get update -qq && apt-get install -y -qq chromium-common libvulkan1 >/dev/null; } || \
+	  echo "note: could not install SwiftShader (chromium-common, libvulkan1) from Debian's registry; make gpu-check-delegate needs it or a GPU." >&2; \
+	else echo "note: no software GPU here: 'sudo apt-get install chromium-common libvulkan1' lets make gpu-check-delegate run LiteRT's GPU accelerator on SwiftShader." >&2; fi
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -301,20 +309,22 @@ software-gpu:
 # so in one sentence and exits 2 before building anything.
 #   gpu-check-training  TensorFlow with CUDA (make setup GPU=1) trains the demo recipe on the GPU, as
 #                       recipes/gpu_check_auto.yaml and, mirrored + mixed precision + XLA, gpu_check_fast.yaml
-#   gpu-check-delegate  GPU_CHECK's fp32 and fp16 files on LiteRT's GPU accelerator against its CPU path;
-#                       TensorFlow-free: `python -m edgecnn.bench.gpu_check` runs it where only the bench is
+#   gpu-check-delegate  GPU_CHECK's fp32, fp16 and int8 files on LiteRT's GPU accelerator against its CPU
+#                       path; without a hardware GPU on SwiftShader (what runs there, not its speed).
+#                       TensorFlow-free: `python -m edgecnn.bench.gpu_check` runs it where only the bench is.
+#                       GPU_SAMPLES=N: top-1 on the first N test images (default all)
 GPU_CHECK ?= build/$(DEMO)
+GPU_SAMPLES ?=
 gpu-check: gpu-check-training gpu-check-delegate
 
 gpu-check-training: setup data
-	@$(PY) -m edgecnn.bench.gpu_check --probe
 	$(PY) -m edgecnn.train.gpu_check
 
 gpu-check-delegate: setup
 	@$(PY) -m edgecnn.bench.gpu_check --probe
-	$(MAKE) --no-print-directory $(GPU_CHECK)/fp32.tflite $(GPU_CHECK)/fp16.tflite $(GPU_CHECK)/testset.npz
-	$(PY) -m edgecnn.bench.gpu_check $(GPU_CHECK)/fp32.tflite $(GPU_CHECK)/fp16.tflite \
-	  --data $(GPU_CHECK)/testset.npz --json $(GPU_CHECK)/gpu_check.json
+	$(MAKE) --no-print-directory $(addprefix $(GPU_CHECK)/,fp32.tflite fp16.tflite int8.tflite testset.npz)
+	$(PY) -m edgecnn.bench.gpu_check $(addprefix $(GPU_CHECK)/,fp32.tflite fp16.tflite int8.tflite) \
+	  --data $(GPU_CHECK)/testset.npz $(if $(GPU_SAMPLES),--samples $(GPU_SAMPLES)) --json $(GPU_CHECK)/gpu_check.json
 
 # Transfer learning measured: 250 images of Fashion-MNIST's classes 5-9 from scratch against the same images
 # starting from a model of classes 0-4 (recipes/transfer_*.yaml), both int8, on all 5,000 test images of 5-9.

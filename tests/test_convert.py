@@ -43,3 +43,24 @@ def test_int8_file_takes_raw_uint8_pixels(tiny_models):
     assert paths["int8"].stat().st_size < 0.40 * paths["fp32"].stat().st_size
     ops = {d["op_name"] for d in interp._get_ops_details()}
     assert "CONV_2D" in ops and "DEPTHWISE_CONV_2D" in ops and "DEQUANTIZE" not in ops
+
+
+def test_near_zero_calibration_ranges_are_named_and_the_int8_file_stays_in_one_xnnpack_partition():
+    """An untrained MobileNet v3 Small at an input size no recipe uses: calibration leaves its hard-swish ADDs
+    inputs of scale ~1e-7, which XNNPACK refuses (18 partitions); convert says so, and the file it writes is in
+    one partition and computes the same outputs on the calibration images."""
+    from edgecnn.convert import ranges
+    from edgecnn.convert.converter import configure, convert
+    from edgecnn.zoo.registry import build_model
+
+    model = build_model("mobilenet_v3_small", (48, 48, 3), 10)
+    calibration = np.random.default_rng(0).integers(0, 256, (16, 48, 48, 3), dtype=np.uint8)
+    said = []
+    blob = convert(model, "int8", calibration, said=said)
+    raw = configure(model, "int8", calibration).convert()
+    (before, original), (after, widened) = ranges.partitions(raw), ranges.partitions(blob)
+    assert (before, after) == (18, 1)
+    assert len(said) == 1 and said[0].startswith("calibration left 17 tensors a near-zero range (") and \
+        "so XNNPACK takes the file in 1 partition (outputs on 16 calibration images the same as" in said[0], said
+    np.testing.assert_array_equal(ranges.outputs(original, calibration), ranges.outputs(widened, calibration))
+    assert ranges.widen(blob) == (blob, [])                 # nothing left to widen

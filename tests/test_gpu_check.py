@@ -18,11 +18,13 @@ H100_LOG = ("INFO: [delegate_webgpu.cc:342] Create WebGPU environment (use_low_p
             "arch=, vendor=nvidia, backend=Vulkan, adapterType=Discrete GPU\n")
 
 
-def test_delegate_half_without_a_gpu_says_so_and_exits_2(monkeypatch, capsys):
+def test_delegate_half_without_a_gpu_hardware_or_software_says_so_and_exits_2(monkeypatch, capsys):
     monkeypatch.setattr(gpu_check, "find_gpu", lambda: None)
+    monkeypatch.setattr(gpu_check, "software_gpu", lambda: None)
     assert gpu_check.main(["model.tflite"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "this machine has no GPU" in err[0], err
+    assert len(err) == 1 and "this machine has no GPU" in err[0] and "and no software one" in err[0], err
+    assert "apt-get install chromium-common libvulkan1" in err[0]
     monkeypatch.setattr(gpu_check, "find_gpu", lambda: "GPU 0: Some GPU")
     assert gpu_check.main(["--probe"]) == 0
     assert "Some GPU" in capsys.readouterr().out
@@ -30,10 +32,11 @@ def test_delegate_half_without_a_gpu_says_so_and_exits_2(monkeypatch, capsys):
 
 def test_no_usable_gpu_names_what_is_missing(monkeypatch):
     monkeypatch.setattr(compiled, "vulkan_loader", lambda: None)
-    assert "no Vulkan loader (libvulkan.so.1)" in compiled.gpu_missing("m.tflite")
+    no_loader = compiled.gpu_missing("m.tflite")
+    assert "no Vulkan loader (libvulkan.so.1)" in no_loader and compiled.SWIFTSHADER_HOW in no_loader
     monkeypatch.setattr(compiled, "vulkan_loader", lambda: "libvulkan.so.1")
     said = compiled.gpu_missing("m.tflite", "ERROR: [delegate_webgpu.cc:359] Failed: INTERNAL: No adapters found")
-    assert "no GPU driver registers with it" in said and "m.tflite" in said
+    assert "no GPU driver registers with it" in said and "m.tflite" in said and compiled.SWIFTSHADER_HOW in said
     assert "(LiteRT: ERROR: boom)" in compiled.gpu_missing("m.tflite", "INFO: fine\nERROR: boom\n")
 
 
@@ -173,3 +176,95 @@ def test_the_training_half_s_recipes_are_the_demo_with_the_gpu_options():
     assert auto.data == demo.data
     assert (fast["train"]["strategy"], fast["train"]["mixed_precision"], fast["train"]["xla"]) == ("mirrored", True, True)
     assert {k: v for k, v in fast.data.items() if k != "train"} == {k: v for k, v in demo.data.items() if k != "train"}
+
+
+def _third_party(folder):
+    """A file not made by edgecnn: TensorFlow's converter on a function whose ARG_MAX and CAST compute in int64,
+    which LiteRT's GPU accelerator and XNNPACK both leave to the CPU's reference kernels."""
+    from edgecnn.tf import tf
+
+    fn = tf.function(lambda x: tf.cast(tf.argmax(tf.nn.relu(x) * 2.0, axis=-1), tf.float32) + 1.0)
+    blob = tf.lite.TFLiteConverter.from_concrete_functions(
+        [fn.get_concrete_function(tf.TensorSpec([1, 8, 8, 4], tf.float32))]).convert()
+    (folder / "argmax.tflite").write_bytes(blob)
+
+
+@pytest.fixture(scope="module")
+def argmax_file(tmp_path_factory):
+    from conftest import shared
+
+    return shared(tmp_path_factory, "third_party_argmax", _third_party) / "argmax.tflite"
+
+
+def _software_gpu(monkeypatch):
+    from conftest import installed
+
+    installed("software-gpu", "SwiftShader (a software Vulkan GPU)")
+    monkeypatch.setattr(gpu_check, "find_gpu", lambda: None)
+    monkeypatch.setenv("VK_DRIVER_FILES", SWIFTSHADER)
+
+
+def test_gpu_check_on_the_software_gpu_names_the_ops_a_file_leaves_to_the_cpu_and_exits_1(
+        argmax_file, tiny_models, monkeypatch, capsys):
+    _software_gpu(monkeypatch)
+    status = gpu_check.main([str(tiny_models[1]["fp32"]), str(argmax_file)])
+    out = capsys.readouterr().out
+    assert status == 1, out
+    assert "software GPU (SwiftShader): which ops run on the GPU path and what they compute, not GPU speed" in out
+    assert "SwiftShader Device" in out and "GPU median" not in out
+    row = next(line for line in out.splitlines() if line.startswith(f"| {tiny_models[1]['fp32']} "))
+    assert row.split("|")[2:4] == [" yes ", " none "], row
+    assert (f"{argmax_file}: the GPU does not take the whole graph; it leaves ARG_MAX (Tensor type(INT64) is not "
+            f"supported. ArgMax); CAST") in out
+    assert "1 of 2 files ran whole on the software GPU (SwiftShader)" in out
+
+
+def test_gpu_check_refuses_dynamic_shapes_in_one_sentence(tmp_path, monkeypatch, capsys):
+    from edgecnn.tf import tf
+
+    _software_gpu(monkeypatch)
+    fn = tf.function(lambda x: tf.nn.relu(x) * 2.0)
+    path = tmp_path / "dynamic.tflite"
+    path.write_bytes(tf.lite.TFLiteConverter.from_concrete_functions(
+        [fn.get_concrete_function(tf.TensorSpec([None, 4], tf.float32))]).convert())
+    assert gpu_check.main([str(path)]) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("gpu-check:")]
+    assert err == [f"gpu-check: {path} has a dynamic input shape (x [-1, 4]); LiteRT's GPU accelerator compiles fixed "
+                   f"shapes only: convert the model with a fixed batch-1 signature (edgecnn convert does) and check "
+                   f"that file. (skipped)"]
+
+
+def test_the_bench_shows_what_xnnpack_and_the_gpu_took_of_a_third_party_file(argmax_file, tiny_models):
+    from conftest import installed, run_cli
+
+    proc = run_cli(tiny_models[1]["int8"], argmax_file, "--runs", "2", "--warmup", "0", module="edgecnn.bench")
+    assert proc.returncode == 0, proc.stderr
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("XNNPACK partitions"))
+    assert line.split()[2:] == ["1", "2"], line           # ours in one partition; ARG_MAX and CAST split the other
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("ops left to reference kernels"))
+    assert "3: QUANTIZE x2, SOFTMAX" in line and "2: ARG_MAX, CAST" in line, line
+    assert "argmax.tflite: XNNPACK took the graph in 2 partitions; 2 ops (ARG_MAX, CAST) run on TFLite's" in proc.stdout
+    installed("software-gpu", "SwiftShader (a software Vulkan GPU)")
+    proc = run_cli(argmax_file, "--runs", "2", "--warmup", "0", "--accelerator", "gpu", module="edgecnn.bench",
+                   env={"VK_DRIVER_FILES": SWIFTSHADER})
+    assert proc.returncode == 0, proc.stderr
+    assert "ops left to the CPU (GPU path)  2: ARG_MAX, CAST" in proc.stdout, proc.stdout
+    assert "argmax.tflite: software GPU (SwiftShader Device (Subzero), backend=Vulkan, adapterType=CPU / Software): " \
+           "which ops run on the GPU path and what they compute, not GPU speed" in proc.stdout
+
+
+def test_inspect_gpu_answers_from_litert_and_falls_back_to_the_analyzer_labelled_weak(argmax_file, monkeypatch):
+    from edgecnn.export.inspect import inspect
+
+    _software_gpu(monkeypatch)
+    text, _ = inspect(argmax_file, gpu=True)
+    assert ("GPU (LiteRT's GPU accelerator on SwiftShader Device (Subzero), backend=Vulkan, a software GPU "
+            "(SwiftShader): which ops run on the GPU path, not GPU speed): not whole; left to the CPU: ARG_MAX") in text
+
+    def no_gpu(path, runtime):
+        raise compiled.GpuUnavailable("no GPU here")
+
+    monkeypatch.setattr(gpu_check, "compile_verdict", no_gpu)
+    text, _ = inspect(argmax_file, gpu=True)
+    assert "GPU, by TensorFlow's analyzer (weak evidence: it passes nearly every op; no GPU to compile on here: " \
+           "no GPU here)" in text

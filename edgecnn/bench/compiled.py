@@ -44,16 +44,26 @@ def adapter(log):
     return None
 
 
+def software(log):
+    """Whether the adapter LiteRT chose is a software GPU on the CPU (SwiftShader: "adapterType=CPU / Software")."""
+    return any("Selected adapter:" in line and "adapterType=CPU" in line for line in log.splitlines())
+
+
+SWIFTSHADER_HOW = ("for a software GPU that shows which ops run on the GPU path and what they compute (not GPU "
+                   "speed), install SwiftShader (Debian: apt-get install chromium-common libvulkan1) and set "
+                   "VK_DRIVER_FILES=/usr/lib/chromium/vk_swiftshader_icd.json")
+
+
 def gpu_missing(path, log=""):
     """One sentence: why LiteRT's GPU accelerator could not take `path`, from what is missing."""
     if vulkan_loader() is None:
         return (f"LiteRT's GPU accelerator could not start for {path}: it runs over Vulkan and this machine has "
                 f"no Vulkan loader ({VULKAN}); install it (Debian/Ubuntu: apt-get install libvulkan1) with the "
-                f"GPU driver's Vulkan driver, or run without --accelerator gpu.")
+                f"GPU driver's Vulkan driver ({SWIFTSHADER_HOW} instead), or run without --accelerator gpu.")
     if "No adapters found" in log:
         return (f"LiteRT's GPU accelerator found no GPU for {path}: the Vulkan loader is there but no GPU driver "
                 f"registers with it; install the driver's Vulkan part (NVIDIA: nvidia_icd.json, which "
-                f"VK_DRIVER_FILES can point to), or run without --accelerator gpu.")
+                f"VK_DRIVER_FILES can point to; {SWIFTSHADER_HOW}), or run without --accelerator gpu.")
     errors = [line.strip() for line in log.splitlines() if "ERROR" in line and "No such file" not in line]
     said = f" (LiteRT: {errors[-1][:200]})" if errors else ""
     return (f"LiteRT's GPU accelerator could not compile {path}{said}; run without --accelerator gpu, or on a "
@@ -71,7 +81,7 @@ class Compiled:
         inputs, outputs = interp.get_input_details(), interp.get_output_details()
         if any(-1 in list(d.get("shape_signature", d["shape"])) for d in inputs):
             raise ModelFileError(f"{path} has dynamic input shapes; --accelerator runs fixed-shape models only.")
-        self.log, self.adapter = "", None
+        self.log, self.adapter, self.software, self.left = "", None, False, None
         if accelerator == "gpu":
             self.model, self.fully_accelerated = self._on_gpu(path, threads)
         else:
@@ -122,7 +132,11 @@ class Compiled:
                 except RuntimeError:
                     pass
         self.log = log.text
-        self.adapter = adapter(self.log)
+        self.adapter, self.software = adapter(self.log), software(self.log)
+        if found is not None and not found[1]:
+            from edgecnn.bench.delegation import gpu
+
+            self.left = gpu(self.log)
         if found is None:
             raise GpuUnavailable(gpu_missing(path, self.log))
         return found

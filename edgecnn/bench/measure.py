@@ -119,7 +119,7 @@ class Loaded:
         self.path = str(path)
         self.size = check_tflite(self.path)
         self.fully_accelerated = None
-        self.log, self.adapter = "", None
+        self.log, self.adapter, self.software, self.gpu_left, self.delegation = "", None, False, None, None
         before = rss_mb()
         start = time.perf_counter()
         try:
@@ -132,9 +132,16 @@ class Loaded:
                     self.engine = Compiled(self.path, runtime, threads, accelerator, self.interp)
                     self.fully_accelerated = self.engine.fully_accelerated
                     self.log, self.adapter = self.engine.log, self.engine.adapter
+                    self.software, self.gpu_left = self.engine.software, self.engine.left
                 else:
                     self.interp.allocate_tensors()
                     self.engine = self.interp
+                    if xnnpack:
+                        from edgecnn.bench.delegation import integer, xnnpack as partitions
+
+                        self.delegation = partitions(self.interp)
+                        if self.delegation is not None:
+                            self.delegation["integer"] = integer(self.interp)
         except ModelFileError:
             raise
         except (ValueError, RuntimeError) as e:
@@ -235,7 +242,10 @@ def benchmark(paths, runtime, threads=2, runs=50, warmup=5, data=None, guard=Tru
             "warmup_runs": warmup, "warmup_ms": float(np.mean(m.warmup_ms)) if m.warmup_ms else None,
             "latency_ms": latency_stats(m.times_ms), "rss_delta_mb": m.rss_mb,
             "fully_accelerated": m.fully_accelerated,
-            **({"gpu_adapter": m.adapter, "accelerator_log": m.log.splitlines()} if m.log else {}),
+            **({"gpu_adapter": m.adapter, "gpu_software": m.software, "accelerator_log": m.log.splitlines()}
+               if m.log else {}),
+            **({"gpu_left": m.gpu_left} if m.gpu_left else {}),
+            **({"xnnpack": m.delegation} if m.delegation is not None else {}),
             "inputs": [_tensor(d) for d in m.inputs], "outputs": [_tensor(d) for d in m.outputs],
         }
         if data is not None:

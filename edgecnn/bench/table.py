@@ -5,6 +5,7 @@ import io
 import os
 
 from edgecnn.bench import chance
+from edgecnn.bench.delegation import left_text, split_note
 
 
 def _fmt(value, unit):
@@ -31,6 +32,11 @@ ROWS = [
     ("latency std", lambda r: r["latency_ms"]["std"], "ms"),
     ("resident memory added", lambda r: r["rss_delta_mb"], "MB"),
     ("fully accelerated", lambda r: r.get("fully_accelerated"), ""),
+    ("XNNPACK partitions", lambda r: r.get("xnnpack", {}).get("partitions"), ""),
+    ("ops left to reference kernels", lambda r: left_text(r["xnnpack"]["left"]) if "xnnpack" in r else None, ""),
+    ("ops left to the CPU (GPU path)", lambda r: (left_text(dict.fromkeys(r["gpu_left"]["left"], 1))
+                                                  if r.get("gpu_left") else "none" if r.get("fully_accelerated")
+                                                  else None), ""),
     ("top-1 accuracy", lambda r: r.get("accuracy", {}).get("top1"), "%"),
     ("top-5 accuracy", lambda r: r.get("accuracy", {}).get("top5"), "%"),
 ]
@@ -77,6 +83,15 @@ def render(report):
                    f"batch 1" + (f", accuracy on {acc['samples']} labelled images" if acc else ""))
     for name, r in zip(names, results):
         text += chance.lines(name, r.get("accuracy"))
+        note = split_note(name, r.get("xnnpack"), r.get("xnnpack", {}).get("integer"))
+        text += [note] if note else []
+        if r.get("gpu_left"):
+            text.append(f"{name}: LiteRT's GPU accelerator leaves " + "; ".join(
+                f"{op} ({why})" for op, why in r["gpu_left"]["left"].items()) + " to the CPU")
+        if r.get("gpu_software"):
+            text.append(f"{name}: software GPU ({r.get('gpu_adapter')}, adapterType=CPU / Software): which ops run "
+                        f"on the GPU path and what they compute, not GPU speed; its latencies above are the CPU's "
+                        f"emulating a GPU")
     text.append(f"peak resident memory of the process: {report['peak_rss_mb']:.1f} MB; "
                 f"growth over the timed runs: {report.get('rss_growth_mb', 0):+.2f} MB")
     text.append("per-op time: the Python runtimes do not expose TFLite's op profiler; "

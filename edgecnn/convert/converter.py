@@ -131,14 +131,24 @@ def configure(model, fmt, calibration=None, io_type="uint8", sparse=False):
     return converter
 
 
-def convert(model, fmt, calibration=None, io_type="uint8", sparse=False, keep_float=()):
-    """The .tflite bytes of `model` in format `fmt`."""
+def convert(model, fmt, calibration=None, io_type="uint8", sparse=False, keep_float=(), said=None):
+    """The .tflite bytes of `model` in format `fmt`. An int8 file whose calibration left near-zero ranges that
+    split it for XNNPACK is widened where that computes the same (convert/ranges.py); the sentence saying so
+    is appended to `said`."""
     converter = configure(model, fmt, calibration, io_type, sparse)
     if keep_float and fmt == "int8":
         from edgecnn.compress.debug import selective
-        return selective(converter, calibration, keep_float)
-    with quiet_stderr(os.environ.get("EDGECNN_TF_LOG") != "1"):    # MLIR's lines; errors raise with their text
-        return converter.convert()
+        blob = selective(converter, calibration, keep_float)
+    else:
+        with quiet_stderr(os.environ.get("EDGECNN_TF_LOG") != "1"):    # MLIR's lines; errors raise with their text
+            blob = converter.convert()
+    if fmt == "int8":
+        from edgecnn.convert.ranges import keep_one_partition
+
+        blob, sentence = keep_one_partition(blob, calibration)
+        if sentence and said is not None:
+            said.append(sentence)
+    return blob
 
 
 def to_fp32(model):

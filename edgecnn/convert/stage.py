@@ -29,14 +29,16 @@ def convert(recipe, variant):
     calibration = for_recipe(recipe) if fmt in conv.CALIBRATED else None
     keep = keep_float(recipe, model, calibration) if fmt == "int8" and source.kind != "qat" else []
     started = time.monotonic()
+    said = []
     blob = conv.convert(model, fmt, calibration, recipe["convert"]["int8_io"], sparse=source.stored_sparse(fmt),
-                        keep_float=keep)
+                        keep_float=keep, said=said)
     out = recipe.build_dir / f"{variant}.tflite"
     atomic_write(out, blob)
     record(recipe, out, fmt)
     return (f"wrote {out}: {len(blob):,} bytes in {time.monotonic() - started:.1f} s"
             + (f" ({len(keep)} tensors kept float)" if keep else "")
-            + (f"; input scaling left unfolded: {unfolded}" if unfolded else ""))
+            + (f"; input scaling left unfolded: {unfolded}" if unfolded else "")
+            + "".join(f"; {sentence}" for sentence in said))
 
 
 def keep_float(recipe, model, calibration):

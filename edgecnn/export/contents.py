@@ -129,7 +129,14 @@ def render(c, gpu=None, micro=None):
             shown = ", ".join(md.labels[:10]) + (", ..." if len(md.labels) > 10 else "")
             lines.append(f"  labels ({len(md.labels)}): {shown}")
     if gpu is not None:
-        ok, reasons = gpu
-        lines.append("GPU delegate: " + ("no op flagged by TensorFlow's analyzer (weak evidence: run it on the delegate to be sure)" if ok else
-                                         "not fully supported: " + "; ".join(reasons)))
+        left = "; ".join(f"{op} ({why})" if why else op for op, why in gpu["left"].items())
+        if gpu["by"] == "litert":
+            where = (f"LiteRT's GPU accelerator on {gpu['adapter'] or 'the GPU'}"
+                     + (", a software GPU (SwiftShader): which ops run on the GPU path, not GPU speed"
+                        if gpu["software"] else ""))
+            lines.append(f"GPU ({where}): " + ("the whole graph compiles for the GPU alone" if gpu["whole"] else
+                                               f"not whole; left to the CPU: {left or 'ops its log does not name'}"))
+        else:
+            lines.append("GPU, by TensorFlow's analyzer (weak evidence: it passes nearly every op; no GPU to compile "
+                         f"on here: {gpu['why']}): " + ("no op flagged" if gpu["whole"] else f"flagged: {left}"))
     return "\n".join(lines) + "\n"

@@ -1,0 +1,121 @@
+"""How much of a graph a delegate took.
+
+The CPU path: XNNPACK replaces the runs of ops it supports with DELEGATE nodes, one per partition, and
+leaves the rest to TFLite's reference kernels. The interpreter lists its nodes, the DELEGATE ones included,
+with their input and output tensors; an op belongs to a partition when it lies between that node's inputs
+and outputs. A file XNNPACK splits hands its tensors back and forth between XNNPACK and the reference kernels
+at every boundary, which is how an int8 file ends up slower than its fp32 one.
+
+The GPU path: LiteRT's GPU accelerator says in its own log which ops it does not support and why ("Following
+operations are not supported by GPU delegate: ..."), and how many run on the GPU and on the CPU.
+"""
+
+import re
+from collections import Counter
+
+import numpy as np
+
+ADD_RANGE = (2.0 ** -10, 2.0 ** 8)     # XNNPACK's int8 ADD/SUB: each input's scale / the output's scale
+
+
+def xnnpack(interp):
+    """{"partitions", "ops", "left": {op: count}, "why": {op: reason}} for an allocated interpreter, or None
+    when its runtime does not list its nodes."""
+    wrapper = getattr(interp, "_interpreter", None)
+    try:
+        count = wrapper.NumNodes()
+        names = [wrapper.NodeName(k) for k in range(count)]
+        inputs = {k: [int(t) for t in wrapper.NodeInputs(k)] for k in range(count)}
+        outputs = {k: [int(t) for t in wrapper.NodeOutputs(k)] for k in range(count)}
+    except (AttributeError, TypeError, ValueError, RuntimeError):
+        return None
+    delegates = [k for k in range(count) if names[k] == "DELEGATE"]
+    ops = [k for k in range(count) if names[k] != "DELEGATE"]
+    producer = {t: k for k in ops for t in outputs[k]}
+    taken = set()
+    for d in delegates:
+        boundary, stack, seen = set(inputs[d]), list(outputs[d]), set()
+        while stack:
+            t = stack.pop()
+            if t in seen or t in boundary or t not in producer:
+                continue
+            seen.add(t)
+            taken.add(producer[t])
+            stack.extend(u for u in inputs[producer[t]] if u >= 0)
+    left = [k for k in ops if k not in taken]
+    details = {d["index"]: d for d in interp.get_tensor_details()}
+    why = {}
+    for k in left:
+        reason = _why(names[k], [details.get(t) for t in inputs[k] if t >= 0], [details.get(t) for t in outputs[k]])
+        if reason:
+            why.setdefault(names[k], reason)
+    return {"partitions": len(delegates), "ops": len(ops), "left": dict(Counter(names[k] for k in left).most_common()),
+            "why": why}
+
+
+def _scale(detail):
+    return float(detail["quantization"][0]) if detail is not None and detail["quantization"] else 0.0
+
+
+def _why(op, inputs, outputs):
+    """Why XNNPACK refused an int8 op, where the tensors' scales say so; else None."""
+    if op in ("ADD", "SUB") and outputs and _scale(outputs[0]) > 0:
+        out = _scale(outputs[0])
+        for d in inputs:
+            if d is not None and np.dtype(d["dtype"]) in (np.int8, np.uint8) and _scale(d) > 0:
+                ratio = _scale(d) / out
+                if not ADD_RANGE[0] <= ratio < ADD_RANGE[1]:
+                    return (f"an input's scale is {ratio:.1e} of the output's, outside XNNPACK's [2^-10, 2^8): "
+                            f"calibration gave that tensor a (near-)zero range")
+    return None
+
+
+def left_text(left):
+    """'3: QUANTIZE x2, SOFTMAX', or 'none'."""
+    if not left:
+        return "none"
+    return f"{sum(left.values())}: " + ", ".join(op + (f" x{n}" if n > 1 else "") for op, n in left.items())
+
+
+def integer(interp):
+    """Whether the file computes in int8 (any int8 or uint8 tensor other than its inputs and outputs)."""
+    ends = {d["index"] for d in interp.get_input_details() + interp.get_output_details()}
+    return any(np.dtype(d["dtype"]) in (np.int8, np.uint8) for d in interp.get_tensor_details()
+               if d["index"] not in ends)
+
+
+def split_note(name, found, is_integer):
+    """The sentence for a file XNNPACK split, or None."""
+    if not found or found["partitions"] <= 1:
+        return None
+    why = "; ".join(f"{op}: {reason}" for op, reason in found["why"].items())
+    ops = ", ".join(op + (f" x{n}" if n > 1 else "") for op, n in found["left"].items())
+    return (f"{name}: XNNPACK took the graph in {found['partitions']} partitions; {sum(found['left'].values())} ops "
+            f"({ops}) run on TFLite's reference kernels between them" + (f" ({why})" if why else "") +
+            (", so this int8 file can run slower than its float one" if is_integer else "") + ".")
+
+
+NOT_SUPPORTED = "Following operations are not supported by GPU delegate:"
+SPLIT = re.compile(r"(\d+) operations? will run on the GPU, and the remaining (\d+) operations? will run on the CPU")
+
+
+def gpu(log):
+    """{"left": {op: reason}, "on_gpu": n, "on_cpu": m} from LiteRT's GPU log, or None when it names no op
+    left to the CPU."""
+    lines, left, split = log.splitlines(), {}, None
+    for i, line in enumerate(lines):
+        if NOT_SUPPORTED in line:
+            for after in lines[i + 1:]:
+                m = SPLIT.search(after)
+                if m:
+                    split = (int(m.group(1)), int(m.group(2)))
+                    break
+                if ":" in after and after.split(":", 1)[0].strip().replace("_", "").isalnum() \
+                        and after.split(":", 1)[0].strip().isupper():
+                    op, reason = after.split(":", 1)
+                    left.setdefault(op.strip(), reason.strip())
+                else:
+                    break
+    if not left:
+        return None
+    return {"left": left, "on_gpu": split[0] if split else None, "on_cpu": split[1] if split else None}
