@@ -27,7 +27,7 @@ PYTEST_ARGS ?=
 # two a commit earlier (2026-12-05, AMD EPYC)
 TEST_WORKERS ?= 3
 
-.PHONY: setup data demo test docs clean device-check compare app-check transfer your-data software-gpu swiftshader gpu-check gpu-check-training gpu-check-delegate peer int8-speed reference stem-trade ablation
+.PHONY: setup data demo test docs clean device-check compare app-check transfer your-data software-gpu swiftshader gpu-check gpu-check-training gpu-check-delegate gpu-coverage peer int8-speed reference stem-trade ablation
 .SECONDARY:
 
 setup: $(VENV)/.installed $(if $(GPU),$(VENV)/.installed-gpu) swiftshader
@@ -325,6 +325,13 @@ gpu-check-delegate: setup
 	$(MAKE) --no-print-directory $(addprefix $(GPU_CHECK)/,fp32.tflite fp16.tflite int8.tflite testset.npz)
 	$(PY) -m edgecnn.bench.gpu_check $(addprefix $(GPU_CHECK)/,fp32.tflite fp16.tflite int8.tflite) \
 	  --data $(GPU_CHECK)/testset.npz $(if $(GPU_SAMPLES),--samples $(GPU_SAMPLES)) --json $(GPU_CHECK)/gpu_check.json
+
+# What LiteRT's GPU accelerator takes of every zoo model (32x32x1; edge models also 224x224x3; fp32, fp16, int8)
+# and what it computes against the CPU path: reports/gpu_coverage.md, included in docs/gpu.md. On SwiftShader
+# without a hardware GPU. GPU_COVERAGE="lenet5 mobilenet_v2" picks; python -m edgecnn.study.gpu_coverage --check
+# MODEL... makes their 32x32 rows again against the committed report (CI).
+gpu-coverage: setup
+	$(PY) -m edgecnn.study.gpu_coverage $(GPU_COVERAGE)
 
 # Transfer learning measured: 250 images of Fashion-MNIST's classes 5-9 from scratch against the same images
 # starting from a model of classes 0-4 (recipes/transfer_*.yaml), both int8, on all 5,000 test images of 5-9.

@@ -287,7 +287,8 @@ def app_check(paths, python, samples):
 
 @main.command()
 @click.argument("model_path", metavar="FILE.tflite", type=click.Path(dir_okay=False))
-@click.option("--gpu", is_flag=True, help="also run TensorFlow's GPU-delegate compatibility analyzer (slow)")
+@click.option("--gpu", is_flag=True, help="also compile it for LiteRT's GPU accelerator: a GPU, else SwiftShader (which ops "
+              "run there, not speed), else TensorFlow's analyzer, marked weak")
 @click.option("--mcu", is_flag=True, help="also run it on TensorFlow Lite Micro: the operators it lacks, the arena "
               "it recorded and the smallest arena that runs (child-process probes)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")
@@ -362,7 +363,8 @@ def _shape(text):
 @click.option("--input", "input_shape", callback=lambda c, p, v: v and _shape(v),
               help="build at HxWxC (default: each model's reference input)")
 @click.option("--classes", type=click.IntRange(min=2), help="class count (default: the reference's)")
-@click.option("--gpu", is_flag=True, help="convert each to fp16 and check GPU-delegate compatibility (slow)")
+@click.option("--gpu", is_flag=True, help="convert each to fp16 and compile it for LiteRT's GPU accelerator (a GPU, "
+              "else SwiftShader, else TensorFlow's analyzer, marked weak; slow)")
 def models(pattern, input_shape, classes, gpu):
     """Table of the registered models (matching a wildcard PATTERN): params, MACs, input, GPU delegate."""
     from edgecnn.study.catalog import table

@@ -93,6 +93,13 @@ def test_by_default_it_folds_where_that_saves_passes_over_the_input():
     for name in ("efficientnet_b0", "lenet5"):          # 3 ops; a valid stem that needs no padding
         folded, note = fold_input(build_model(name, (32, 32, 1), 10, {}))
         assert note is None and type(folded.layers[1]).__name__ == "FoldedAway"
+    # the GPU's file never pads with a pixel value (LiteRT's GPU accelerator pads with zeros: test_gpu_check)
+    model = build_model("efficientnet_b0", (32, 32, 1), 10, {})
+    same, note = fold_input(model, gpu=True)
+    assert same is model and note.startswith("kept unfolded in the GPU's file: folded, its stem would pad with the "
+                                             "pixel value")
+    folded, note = fold_input(build_model("lenet5", (32, 32, 1), 10, {}), gpu=True)
+    assert note is None                                  # no padding: folds for the GPU too
 
 
 def test_same_padding_matches_tensorflow():

@@ -268,3 +268,64 @@ def test_inspect_gpu_answers_from_litert_and_falls_back_to_the_analyzer_labelled
     text, _ = inspect(argmax_file, gpu=True)
     assert "GPU, by TensorFlow's analyzer (weak evidence: it passes nearly every op; no GPU to compile on here: " \
            "no GPU here)" in text
+
+
+def test_the_coverage_report_s_check_holds_the_committed_verdicts_and_names_a_changed_one(
+        monkeypatch, tmp_path, capsys):
+    """`gpu_coverage --check lenet5` makes lenet5's 32x32 files again: as reports/gpu_coverage.json says, each runs
+    whole on the GPU; against a report that says otherwise it names the row and fails."""
+    import json
+
+    from edgecnn.study import gpu_coverage
+
+    _software_gpu(monkeypatch)
+    monkeypatch.chdir(tmp_path)                     # its files go to build/gpu_coverage/ under tmp_path
+    committed = json.loads((ROOT / "reports" / "gpu_coverage.json").read_text())
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "gpu_coverage.json").write_text(json.dumps(committed))
+    assert gpu_coverage.check(["lenet5"]) == 0
+    assert "gpu-coverage check: 3 of 3 files as reports/gpu_coverage.md says" in capsys.readouterr().out
+    for row in committed["rows"]:
+        if (row["model"], row["input"], row["format"]) == ("lenet5", "32x32x1", "int8"):
+            row.update(whole=False, left={"ADD": "made up"})
+    (tmp_path / "reports" / "gpu_coverage.json").write_text(json.dumps(committed))
+    assert gpu_coverage.check(["lenet5"]) == 1
+    assert "gpu-coverage: lenet5 32x32x1 int8: whole [], the report says (False, ['ADD'])" in capsys.readouterr().err
+
+
+def test_litert_s_gpu_accelerator_pads_a_padv2_into_a_convolution_with_zeros_and_the_bench_says_so(
+        tmp_path, monkeypatch):
+    """LiteRT 2.3's GPU accelerator on SwiftShader: PADV2 with 5.0 and then a 3x3 convolution gives the result of
+    zero padding (the CPU path pads with 5.0). When LiteRT fixes it this fails: then drop the GPU exception in
+    convert/fold.py and the bench's sentence."""
+    from edgecnn.tf import tf
+
+    _software_gpu(monkeypatch)
+    kernel = tf.constant(np.random.default_rng(0).normal(size=(3, 3, 1, 2)).astype(np.float32))
+    outputs = {}
+    for value in (0.0, 5.0):
+        fn = tf.function(lambda x: tf.nn.conv2d(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], constant_values=value),
+                                                kernel, 1, "VALID"))
+        path = tmp_path / f"pad{value:g}.tflite"
+        path.write_bytes(tf.lite.TFLiteConverter.from_concrete_functions(
+            [fn.get_concrete_function(tf.TensorSpec([1, 4, 4, 1], tf.float32))]).convert())
+        gpu = Loaded(str(path), pick_runtime("litert"), 1, accelerator="gpu")
+        cpu = Loaded(str(path), pick_runtime("litert"), 1)
+        x = np.ones((1, 4, 4, 1), np.float32)
+        outputs[value] = (gpu.raw(x), cpu.raw(x), gpu.gpu_caveat)
+    gpu, cpu, caveat = outputs[0.0]
+    np.testing.assert_allclose(gpu, cpu, atol=1e-5)
+    assert caveat is None
+    gpu, cpu, caveat = outputs[5.0]
+    np.testing.assert_allclose(gpu, outputs[0.0][1], atol=1e-5)      # the GPU padded with zeros
+    assert np.abs(gpu - cpu).max() > 1.0
+    assert caveat.startswith("it pads with 5 (PADV2) into a convolution, which LiteRT 2.3's GPU accelerator computes "
+                             "as zero padding")
+
+
+def test_edgecnn_models_gpu_compiles_the_fp16_file_on_litert(monkeypatch):
+    from edgecnn.study.catalog import table
+
+    _software_gpu(monkeypatch)
+    row = table("lenet5", gpu=True).splitlines()[1]
+    assert row.startswith("lenet5") and row.endswith("  yes"), row

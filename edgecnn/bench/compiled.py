@@ -116,7 +116,7 @@ class Compiled:
         lines are kept (self.log) and name the reason when no GPU can be used.
         """
         found = None
-        with captured_stderr() as log:
+        with captured_stderr(stdout=True) as log:
             from ai_edge_litert.compiled_model import CompiledModel
             from ai_edge_litert.hardware_accelerator import HardwareAccelerator as HA
 

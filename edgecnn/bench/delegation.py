@@ -119,3 +119,31 @@ def gpu(log):
     if not left:
         return None
     return {"left": left, "on_gpu": split[0] if split else None, "on_cpu": split[1] if split else None}
+
+
+CONVOLUTIONS = ("CONV_2D", "DEPTHWISE_CONV_2D")
+
+
+def padded_convolution(interp):
+    """The sentence for a file whose PADV2 pads with a non-zero value straight into a convolution, which
+    LiteRT 2.3's GPU accelerator computes as zero padding (its result then differs from the CPU's), or None."""
+    try:
+        ops = interp._get_ops_details()
+    except (AttributeError, ValueError, RuntimeError):
+        return None
+    readers = {}
+    for op in ops:
+        for t in op["inputs"]:
+            readers.setdefault(int(t), []).append(op["op_name"])
+    for op in ops:
+        if op["op_name"] != "PADV2" or len(op["inputs"]) < 3:
+            continue
+        try:
+            value = np.asarray(interp.get_tensor(int(op["inputs"][2])))
+        except ValueError:
+            continue
+        if value.any() and any(r in CONVOLUTIONS for r in readers.get(int(op["outputs"][0]), [])):
+            return (f"it pads with {float(value.flat[0]):g} (PADV2) into a convolution, which LiteRT 2.3's GPU "
+                    f"accelerator computes as zero padding: its GPU results differ from the CPU's (edgecnn writes "
+                    f"its fp16 file, the GPU's, without that pad)")
+    return None

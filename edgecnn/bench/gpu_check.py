@@ -114,6 +114,7 @@ def check(path, runtime, data, threads, runs, warmup):
     gpu, cpu = gpu[0], cpu[0]
     row = {"path": path, "fully_on_gpu": gpu["fully_accelerated"], "gpu_adapter": gpu.get("gpu_adapter"),
            "software": bool(gpu.get("gpu_software")), "left_to_cpu": (gpu.get("gpu_left") or {}).get("left", {}),
+           "caveat": gpu.get("gpu_caveat"),
            "gpu_median_ms": gpu["latency_ms"]["median"], "cpu_median_ms": cpu["latency_ms"]["median"],
            "gpu_init_ms": gpu["init_ms"], "gpu_first_ms": gpu["first_inference_ms"], "gpu": gpu, "cpu": cpu}
     if data is not None:
@@ -200,6 +201,8 @@ def main(argv=None):
     if measured:
         print(table(measured, args.threads))
     for r in measured:
+        if r["caveat"]:
+            print(f"{r['path']}: {r['caveat']}")
         if not r["fully_on_gpu"]:
             print(f"{r['path']}: the GPU does not take the whole graph; it leaves " + ("; ".join(
                 f"{op} ({why})" for op, why in r["left_to_cpu"].items()) or "ops LiteRT's log does not name")

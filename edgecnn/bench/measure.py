@@ -120,6 +120,7 @@ class Loaded:
         self.size = check_tflite(self.path)
         self.fully_accelerated = None
         self.log, self.adapter, self.software, self.gpu_left, self.delegation = "", None, False, None, None
+        self.gpu_caveat = None
         before = rss_mb()
         start = time.perf_counter()
         try:
@@ -133,6 +134,9 @@ class Loaded:
                     self.fully_accelerated = self.engine.fully_accelerated
                     self.log, self.adapter = self.engine.log, self.engine.adapter
                     self.software, self.gpu_left = self.engine.software, self.engine.left
+                    from edgecnn.bench.delegation import padded_convolution
+
+                    self.gpu_caveat = padded_convolution(self.interp)
                 else:
                     self.interp.allocate_tensors()
                     self.engine = self.interp
@@ -245,6 +249,7 @@ def benchmark(paths, runtime, threads=2, runs=50, warmup=5, data=None, guard=Tru
             **({"gpu_adapter": m.adapter, "gpu_software": m.software, "accelerator_log": m.log.splitlines()}
                if m.log else {}),
             **({"gpu_left": m.gpu_left} if m.gpu_left else {}),
+            **({"gpu_caveat": m.gpu_caveat} if m.gpu_caveat else {}),
             **({"xnnpack": m.delegation} if m.delegation is not None else {}),
             "inputs": [_tensor(d) for d in m.inputs], "outputs": [_tensor(d) for d in m.outputs],
         }

@@ -47,18 +47,23 @@ class Captured:
 
 
 @contextmanager
-def captured_stderr():
+def captured_stderr(stdout=False):
     """Like quiet_stderr, but keeps what was written: the yielded object's .text, once the block ends.
-    For runtimes whose reasons for a refusal are log lines rather than the exception's message."""
+    For runtimes whose reasons for a refusal are log lines rather than the exception's message. `stdout`:
+    file descriptor 1 too (LiteRT's GPU accelerator prints "Failed to load OpenCL library" there)."""
     sys.stderr.flush()
+    sys.stdout.flush()
     got = Captured()
-    saved, sink = os.dup(2), tempfile.TemporaryFile()
-    os.dup2(sink.fileno(), 2)
+    fds = (2, 1) if stdout else (2,)
+    saved, sink = [os.dup(fd) for fd in fds], tempfile.TemporaryFile()
+    for fd in fds:
+        os.dup2(sink.fileno(), fd)
     try:
         yield got
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        for fd, kept in zip(fds, saved):
+            os.dup2(kept, fd)
+            os.close(kept)
         sink.seek(0)
         got.text = sink.read().decode("utf-8", "replace")
         sink.close()

@@ -88,6 +88,8 @@ def render(report):
         if r.get("gpu_left"):
             text.append(f"{name}: LiteRT's GPU accelerator leaves " + "; ".join(
                 f"{op} ({why})" for op, why in r["gpu_left"]["left"].items()) + " to the CPU")
+        if r.get("gpu_caveat"):
+            text.append(f"{name}: {r['gpu_caveat']}")
         if r.get("gpu_software"):
             text.append(f"{name}: software GPU ({r.get('gpu_adapter')}, adapterType=CPU / Software): which ops run "
                         f"on the GPU path and what they compute, not GPU speed; its latencies above are the CPU's "

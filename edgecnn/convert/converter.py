@@ -87,17 +87,18 @@ def rgb_input(model):
     return keras.Model(inputs, model(x), name=model.name)
 
 
-def prepare(model, rgb=False, fold=True, always=False, grouped="native"):
+def prepare(model, rgb=False, fold=True, always=False, grouped="native", gpu=False):
     """The model as its files are made from it: grouped convolutions in the form `grouped` (grouped_form),
     RGB input (convert.rgb_input) and the input scaling folded into the stem (convert.fold_input,
-    edgecnn/convert/fold.py). Returns (model, why the scaling was left unfolded, or None)."""
+    edgecnn/convert/fold.py; `gpu`: for the GPU's fp16 file, never with a non-zero pad). Returns (model, why
+    the scaling was left unfolded, or None)."""
     from edgecnn.convert.fold import fold_input
 
     model = grouped_form(model, grouped)
     grey = GREY_WEIGHTS if rgb and model.input_shape[-1] == 1 else None
     note = None
     if fold:
-        folded, note = fold_input(model, grey, always)
+        folded, note = fold_input(model, grey, always, gpu)
         if note is None:
             return folded, None
     return (rgb_input(model) if rgb else model), note

@@ -152,13 +152,14 @@ def passes(chain, grey):
 WORTH_A_PAD = 3
 
 
-def fold_input(model, grey_weights=None, always=False):
+def fold_input(model, grey_weights=None, always=False, gpu=False):
     """(model with its input scaling folded into the stem, None), or (model unchanged, why not).
 
     grey_weights: the file takes RGB and computes grey inside (convert.rgb_input): the RGB-to-grey
     weights are folded into the stem too, and the returned model takes 3 channels. Where the folded
     stem must pad with a pixel value other than 0, it folds only when that removes WORTH_A_PAD or more
-    passes over the input, or `always`.
+    passes over the input, or `always`; never for a `gpu` file: LiteRT 2.3's GPU accelerator computes a
+    PADV2 with a non-zero value before a convolution as zero padding (docs/gpu.md).
     """
     if any("Quantize" in type(layer).__name__ for layer in model.layers):
         return model, "a quantization-aware model keeps its layers as trained"
@@ -185,6 +186,9 @@ def fold_input(model, grey_weights=None, always=False):
     except NotFoldable as e:
         return model, str(e)
     removed = passes(chain, grey_weights is not None)
+    if any(values) and gpu:
+        return model, (f"kept unfolded in the GPU's file: folded, its stem would pad with the pixel value "
+                       f"{values[0]:g} (a PADV2), which LiteRT's GPU accelerator computes as zero padding (docs/gpu.md)")
     if any(values) and not always and removed < WORTH_A_PAD:
         return model, (f"kept as {removed} op(s) over the input: folded, its stem would pad with the pixel value "
                        f"{values[0]:g}, a pass of its own that costs more (docs/speed.md)")

@@ -12,9 +12,9 @@ from edgecnn.variants import parse_source, parse_tflite
 from edgecnn.data.calibration import for_recipe
 
 
-def _prepared(recipe, model):
+def _prepared(recipe, model, fmt=None):
     cfg = recipe["convert"]
-    return conv.prepare(model, cfg["rgb_input"], cfg["fold_input"], grouped=cfg["grouped_conv"])
+    return conv.prepare(model, cfg["rgb_input"], cfg["fold_input"], grouped=cfg["grouped_conv"], gpu=fmt == "fp16")
 
 
 def _errors(model, calibration):
@@ -25,7 +25,7 @@ def _errors(model, calibration):
 def convert(recipe, variant):
     """Write build/<r>/<variant>.tflite; the line to print."""
     source, fmt = parse_tflite(variant)
-    model, unfolded = _prepared(recipe, load_source(recipe, source))
+    model, unfolded = _prepared(recipe, load_source(recipe, source), fmt)
     calibration = for_recipe(recipe) if fmt in conv.CALIBRATED else None
     keep = keep_float(recipe, model, calibration) if fmt == "int8" and source.kind != "qat" else []
     started = time.monotonic()

@@ -1,5 +1,5 @@
 """`edgecnn models`: the registered models as a table (family, role, parameters, multiply-adds at any input,
-optionally the GPU delegate's verdict), and for one model its options for recipes."""
+optionally whether LiteRT's GPU accelerator takes its fp16 file whole), and for one model its options for recipes."""
 
 import inspect
 import json
@@ -22,11 +22,7 @@ def table(pattern="*", input_shape=None, classes=None, gpu=False):
         row = (name, e.family, e.role, f"{model.count_params():,}", si(count_macs(model)), "x".join(map(str, shape)),
                str(n))
         if gpu:
-            from edgecnn.convert.converter import to_fp16
-            from edgecnn.convert.gpu_compat import gpu_compatibility
-
-            ok, reasons = gpu_compatibility(to_fp16(model))
-            row += ("yes" if ok else "no: " + "; ".join(reasons),)
+            row += (gpu_cell(model),)
         rows.append(row)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.rjust(w) if c[:1].isdigit() else c.ljust(w) for c, w in zip(r, widths)).rstrip()
@@ -34,6 +30,23 @@ def table(pattern="*", input_shape=None, classes=None, gpu=False):
     if len(names) == 1:
         lines.append(options(names[0]))
     return "\n".join(lines)
+
+
+def gpu_cell(model):
+    """Whether the model's fp16 file (the GPU's) compiles whole for LiteRT's GPU accelerator (edgecnn inspect
+    --gpu: a hardware GPU, else SwiftShader, else TensorFlow's analyzer, marked weak)."""
+    import tempfile
+    from pathlib import Path
+
+    from edgecnn.convert.converter import prepare, to_fp16
+    from edgecnn.export.inspect import gpu_verdict
+
+    with tempfile.TemporaryDirectory(prefix="edgecnn-gpu-") as tmp:
+        path = Path(tmp) / "fp16.tflite"
+        path.write_bytes(to_fp16(prepare(model, gpu=True)[0]))
+        verdict = gpu_verdict(path)
+    weak = " (TensorFlow's analyzer: weak)" if verdict["by"] == "analyzer" else ""
+    return ("yes" if verdict["whole"] else "no: " + ", ".join(verdict["left"]) or "no") + weak
 
 
 def options(name):

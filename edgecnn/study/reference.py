@@ -136,16 +136,15 @@ def plot(report, path):
 
 
 def main(argv=None):
-    from edgecnn.zoo.registry import list_models
+    from edgecnn.zoo.registry import list_models, not_in_zoo
 
     p = argparse.ArgumentParser(prog="python -m edgecnn.study.reference", description=__doc__.split("\n\n")[0])
     p.add_argument("models", nargs="*", metavar="MODEL", help="default: every model of the zoo")
     p.add_argument("--runs", type=int, default=20, help="timed runs of each file, interleaved (default 20)")
     args = p.parse_args(argv)
-    unknown = [m for m in args.models if m not in list_models()]
+    unknown = not_in_zoo(args.models)
     if unknown:
-        print(f"reference: {', '.join(unknown)} is not a zoo model; they are {', '.join(list_models())}.",
-              file=sys.stderr)
+        print(f"reference: {unknown}", file=sys.stderr)
         return 2
     report = run(args.models or list_models(), args.runs)
     write(report, REPORT, markdown)

@@ -56,6 +56,12 @@ def list_models(pattern="*"):
     return sorted(name for name in _entries() if fnmatch.fnmatch(name, pattern))
 
 
+def not_in_zoo(names):
+    """The sentence for the names that are not zoo models, or None."""
+    unknown = [m for m in names if m not in list_models()]
+    return f"{', '.join(unknown)} is not a zoo model; they are {', '.join(list_models())}." if unknown else None
+
+
 def entry(name):
     entries = _entries()
     if name not in entries:
