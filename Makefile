@@ -36,7 +36,8 @@ setup: $(VENV)/.installed $(if $(GPU),$(VENV)/.installed-gpu) swiftshader
 # goes on either way (make gpu-check-delegate and the software-GPU tests need it, nothing else does).
 swiftshader:
 	@if [ -f $(SWIFTSHADER) ] && ldconfig -p | grep -q libvulkan.so.1; then :; \
-	elif [ "$$(id -u)" = 0 ]; then { apt-get update -qq && apt-get install -y -qq chromium-common libvulkan1 >/dev/null; } || \
+	elif [ "$$(id -u)" = 0 ]; then apt-get install -y -qq chromium-common libvulkan1 >/dev/null 2>&1 || \
+	  { apt-get update -qq && apt-get install -y -qq chromium-common libvulkan1 >/dev/null; } || \
 	  echo "note: could not install SwiftShader (chromium-common, libvulkan1) from Debian's registry; make gpu-check-delegate needs it or a GPU." >&2; \
 	else echo "note: no software GPU here: 'sudo apt-get install chromium-common libvulkan1' lets make gpu-check-delegate run LiteRT's GPU accelerator on SwiftShader." >&2; fi
 
@@ -55,7 +56,8 @@ data:
 	@if [ -n "$$EDGECNN_FASHION_MNIST" ] || [ -f $(FMNIST) ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
 	  echo "installing Fashion-MNIST (Debian package dataset-fashion-mnist)"; \
-	  apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null; \
+	  apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || \
+	  { apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null; }; \
 	else \
 	  echo "Fashion-MNIST is missing: run 'sudo apt-get install dataset-fashion-mnist', or set EDGECNN_FASHION_MNIST to a folder with its idx .gz files." >&2; \
 	  exit 1; \
