@@ -49,9 +49,10 @@ def software(log):
     return any("Selected adapter:" in line and "adapterType=CPU" in line for line in log.splitlines())
 
 
+SWIFTSHADER = "/usr/lib/chromium/vk_swiftshader_icd.json"     # SwiftShader's Vulkan driver, in Debian's chromium-common
 SWIFTSHADER_HOW = ("for a software GPU that shows which ops run on the GPU path and what they compute (not GPU "
-                   "speed), install SwiftShader (Debian: apt-get install chromium-common libvulkan1) and set "
-                   "VK_DRIVER_FILES=/usr/lib/chromium/vk_swiftshader_icd.json")
+                   f"speed), install SwiftShader (Debian: apt-get install chromium-common libvulkan1) and set "
+                   f"VK_DRIVER_FILES={SWIFTSHADER}")
 
 
 def gpu_missing(path, log=""):
@@ -81,7 +82,7 @@ class Compiled:
         inputs, outputs = interp.get_input_details(), interp.get_output_details()
         if any(-1 in list(d.get("shape_signature", d["shape"])) for d in inputs):
             raise ModelFileError(f"{path} has dynamic input shapes; --accelerator runs fixed-shape models only.")
-        self.log, self.adapter, self.software, self.left = "", None, False, None
+        self.log, self.adapter, self.software, self.left = "", None, False, {}
         if accelerator == "gpu":
             self.model, self.fully_accelerated = self._on_gpu(path, threads)
         else:

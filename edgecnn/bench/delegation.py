@@ -70,11 +70,14 @@ def _why(op, inputs, outputs):
     return None
 
 
+def counted(left):
+    """'QUANTIZE x2, SOFTMAX' for {op: count}."""
+    return ", ".join(op + (f" x{n}" if n > 1 else "") for op, n in left.items())
+
+
 def left_text(left):
     """'3: QUANTIZE x2, SOFTMAX', or 'none'."""
-    if not left:
-        return "none"
-    return f"{sum(left.values())}: " + ", ".join(op + (f" x{n}" if n > 1 else "") for op, n in left.items())
+    return f"{sum(left.values())}: {counted(left)}" if left else "none"
 
 
 def integer(interp):
@@ -89,36 +92,27 @@ def split_note(name, found, is_integer):
     if not found or found["partitions"] <= 1:
         return None
     why = "; ".join(f"{op}: {reason}" for op, reason in found["why"].items())
-    ops = ", ".join(op + (f" x{n}" if n > 1 else "") for op, n in found["left"].items())
     return (f"{name}: XNNPACK took the graph in {found['partitions']} partitions; {sum(found['left'].values())} ops "
-            f"({ops}) run on TFLite's reference kernels between them" + (f" ({why})" if why else "") +
+            f"({counted(found['left'])}) run on TFLite's reference kernels between them" + (f" ({why})" if why else "") +
             (", so this int8 file can run slower than its float one" if is_integer else "") + ".")
 
 
 NOT_SUPPORTED = "Following operations are not supported by GPU delegate:"
-SPLIT = re.compile(r"(\d+) operations? will run on the GPU, and the remaining (\d+) operations? will run on the CPU")
+OP_LINE = re.compile(r"^([A-Z][A-Z0-9_]*): (.*)$")          # "ARG_MAX: Tensor type(INT64) is not supported."
 
 
 def gpu(log):
-    """{"left": {op: reason}, "on_gpu": n, "on_cpu": m} from LiteRT's GPU log, or None when it names no op
-    left to the CPU."""
-    lines, left, split = log.splitlines(), {}, None
+    """{op: LiteRT's reason} for the ops LiteRT's GPU log leaves to the CPU: the lines after NOT_SUPPORTED, up
+    to its "N operations will run on the GPU, and the remaining M ... on the CPU" ({} when it names none)."""
+    lines, left = log.splitlines(), {}
     for i, line in enumerate(lines):
         if NOT_SUPPORTED in line:
             for after in lines[i + 1:]:
-                m = SPLIT.search(after)
-                if m:
-                    split = (int(m.group(1)), int(m.group(2)))
+                m = OP_LINE.match(after.strip())
+                if not m:
                     break
-                if ":" in after and after.split(":", 1)[0].strip().replace("_", "").isalnum() \
-                        and after.split(":", 1)[0].strip().isupper():
-                    op, reason = after.split(":", 1)
-                    left.setdefault(op.strip(), reason.strip())
-                else:
-                    break
-    if not left:
-        return None
-    return {"left": left, "on_gpu": split[0] if split else None, "on_cpu": split[1] if split else None}
+                left.setdefault(m.group(1), m.group(2).strip())
+    return left
 
 
 CONVOLUTIONS = ("CONV_2D", "DEPTHWISE_CONV_2D")

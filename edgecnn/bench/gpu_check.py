@@ -25,7 +25,7 @@ import subprocess
 import sys
 
 from edgecnn.bench.atomic import write_atomically
-from edgecnn.bench.compiled import GpuUnavailable, SWIFTSHADER_HOW, vulkan_loader
+from edgecnn.bench.compiled import SWIFTSHADER, SWIFTSHADER_HOW, GpuUnavailable, vulkan_loader
 from edgecnn.bench.labelled import DataError, load_labelled
 from edgecnn.bench.measure import benchmark
 from edgecnn.bench.model_file import ModelFileError
@@ -48,7 +48,6 @@ def find_gpu():
     return f"a GPU device node ({nodes[0]})" if nodes else None
 
 
-SWIFTSHADER = "/usr/lib/chromium/vk_swiftshader_icd.json"     # Debian's chromium-common
 SOFTWARE = "software GPU (SwiftShader)"
 SOFTWARE_SAYS = (f"{SOFTWARE}: which ops run on the GPU path and what they compute, not GPU speed")
 
@@ -83,7 +82,7 @@ def compile_verdict(path, runtime):
     use_software_gpu()
     interp = runtime.interpreter(path, 1, True)
     engine = Compiled(path, runtime, 1, "gpu", interp)
-    return {"whole": bool(engine.fully_accelerated), "left": (engine.left or {}).get("left", {}),
+    return {"whole": bool(engine.fully_accelerated), "left": engine.left,
             "adapter": engine.adapter, "software": engine.software}
 
 
@@ -113,7 +112,7 @@ def check(path, runtime, data, threads, runs, warmup):
     cpu, _ = benchmark([path], runtime, threads, runs, warmup, data)
     gpu, cpu = gpu[0], cpu[0]
     row = {"path": path, "fully_on_gpu": gpu["fully_accelerated"], "gpu_adapter": gpu.get("gpu_adapter"),
-           "software": bool(gpu.get("gpu_software")), "left_to_cpu": (gpu.get("gpu_left") or {}).get("left", {}),
+           "software": bool(gpu.get("gpu_software")), "left_to_cpu": gpu.get("gpu_left", {}),
            "caveat": gpu.get("gpu_caveat"),
            "gpu_median_ms": gpu["latency_ms"]["median"], "cpu_median_ms": cpu["latency_ms"]["median"],
            "gpu_init_ms": gpu["init_ms"], "gpu_first_ms": gpu["first_inference_ms"], "gpu": gpu, "cpu": cpu}

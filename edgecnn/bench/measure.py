@@ -119,7 +119,7 @@ class Loaded:
         self.path = str(path)
         self.size = check_tflite(self.path)
         self.fully_accelerated = None
-        self.log, self.adapter, self.software, self.gpu_left, self.delegation = "", None, False, None, None
+        self.log, self.adapter, self.software, self.gpu_left, self.delegation = "", None, False, {}, None
         self.gpu_caveat = None
         before = rss_mb()
         start = time.perf_counter()

@@ -34,9 +34,8 @@ ROWS = [
     ("fully accelerated", lambda r: r.get("fully_accelerated"), ""),
     ("XNNPACK partitions", lambda r: r.get("xnnpack", {}).get("partitions"), ""),
     ("ops left to reference kernels", lambda r: left_text(r["xnnpack"]["left"]) if "xnnpack" in r else None, ""),
-    ("ops left to the CPU (GPU path)", lambda r: (left_text(dict.fromkeys(r["gpu_left"]["left"], 1))
-                                                  if r.get("gpu_left") else "none" if r.get("fully_accelerated")
-                                                  else None), ""),
+    ("ops left to the CPU (GPU path)", lambda r: (left_text(dict.fromkeys(r["gpu_left"], 1)) if r.get("gpu_left")
+                                                  else "none" if r.get("fully_accelerated") else None), ""),
     ("top-1 accuracy", lambda r: r.get("accuracy", {}).get("top1"), "%"),
     ("top-5 accuracy", lambda r: r.get("accuracy", {}).get("top5"), "%"),
 ]
@@ -87,7 +86,7 @@ def render(report):
         text += [note] if note else []
         if r.get("gpu_left"):
             text.append(f"{name}: LiteRT's GPU accelerator leaves " + "; ".join(
-                f"{op} ({why})" for op, why in r["gpu_left"]["left"].items()) + " to the CPU")
+                f"{op} ({why})" for op, why in r["gpu_left"].items()) + " to the CPU")
         if r.get("gpu_caveat"):
             text.append(f"{name}: {r['gpu_caveat']}")
         if r.get("gpu_software"):

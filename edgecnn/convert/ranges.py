@@ -14,7 +14,9 @@ option for a minimum range; the file's tensors are edited with TensorFlow's flat
 
 import numpy as np
 
-BOUND = 2.0 ** -10              # XNNPACK's int8 ADD/SUB: each input's scale at least this share of the output's
+from edgecnn.bench.delegation import ADD_RANGE
+
+BOUND = ADD_RANGE[0]            # XNNPACK's int8 ADD/SUB: each input's scale at least this share of the output's
 FLOOR = BOUND * 1.001           # the scale given: just inside, so float32 rounding cannot put it back outside
 OPS = ("ADD", "SUB")
 
@@ -107,9 +109,10 @@ def keep_one_partition(blob, calibration):
     images = calibration[:16]
     step = int(np.abs(outputs(original, images) - outputs(edited, images)).max()) if after < before else None
     if step is not None and step <= 1:
+        same = "the same as" if step == 0 else "within one step of"
         return widened, (f"{said}; their scales raised to 2^-10 of the ADD/SUB's output, so XNNPACK takes the file "
                          f"in {after} partition{'s' if after != 1 else ''} (outputs on {len(images)} calibration "
-                         f"images {'the same as' if step == 0 else 'within one step of'} the unedited file's); calibrate on images that exercise "
-                         f"those layers to give them a real range")
+                         f"images {same} the unedited file's); calibrate on images that exercise those layers to "
+                         f"give them a real range")
     return blob, (f"{said}; raising their scales " + (f"left {after} partitions" if step is None else
                   f"changed an output by {step} steps") + ", so the file is kept as the converter wrote it")

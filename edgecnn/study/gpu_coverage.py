@@ -73,17 +73,16 @@ def files(name, label, shape, classes):
 
 
 def compare(path, images, runtime):
-    """One file's row: the GPU's verdict and its scores against the CPU path's on `images`."""
-    from edgecnn.bench.gpu_check import compile_verdict
+    """One file's row: the GPU's verdict (compiled for the GPU alone, as gpu_check does) and its scores against
+    the CPU path's on `images`."""
     from edgecnn.bench.measure import Loaded
 
-    verdict = compile_verdict(str(path), runtime)
     gpu = Loaded(str(path), runtime, 2, accelerator="gpu")
     cpu = Loaded(str(path), runtime, 2)
     on_gpu = np.concatenate([gpu.predict(x[None].astype(np.float32)) for x in images])
     on_cpu = np.concatenate([cpu.predict(x[None].astype(np.float32)) for x in images])
-    return {"whole": verdict["whole"], "left": verdict["left"], "adapter": verdict["adapter"],
-            "software": verdict["software"], "max_diff": float(np.abs(on_gpu - on_cpu).max()),
+    return {"whole": bool(gpu.fully_accelerated), "left": gpu.gpu_left, "adapter": gpu.adapter,
+            "software": gpu.software, "max_diff": float(np.abs(on_gpu - on_cpu).max()),
             "gpu_scores": on_gpu, "cpu_scores": on_cpu, "caveat": gpu.gpu_caveat,
             "score_range": float(on_cpu.max() - on_cpu.min()),
             "same_top": int((on_gpu.argmax(1) == on_cpu.argmax(1)).sum()), "images": len(images)}
