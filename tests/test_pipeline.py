@@ -225,7 +225,13 @@ def test_the_microcontroller_array_comes_from_tflite_micro_s_own_run(tiny_build,
     (tflm,) = json.loads((out / "tflm.json").read_text())["models"]
     acc = tflm["accuracy"]
     assert acc["samples"] == 2000 and acc["top1"] > 0.77, acc
-    assert abs(acc["top1"] - acc["reference"]["top1"]) <= 0.003, acc           # within 0.3 points of LiteRT
+    # the same int8 arithmetic on other kernels: rounding differs, and on this 3-epoch model, whose scores are close,
+    # 3.85-4.6 % of the images changed class when measured (99.8 % agreement on a trained one: docs/microcontrollers.md),
+    # both ways. So: at least 93 % agreement, and top-1 within the chance of those flips (3 standard deviations
+    # of a fair +-1 walk over them), not a fixed 0.3 points, which failed by chance (6 images of 77 changed)
+    reference, changed = acc["reference"], round((1 - acc["reference"]["agreement"]) * 2000)
+    assert reference["agreement"] >= 0.93, acc
+    assert abs(acc["top1"] - reference["top1"]) * 2000 <= 3 * changed ** 0.5, acc
     arena = tflm["arena"]
     assert "constexpr size_t kTensorArenaSize = " in (out / "c" / "model_runtime.h").read_text()
     assert arena["smallest"] <= arena["recorded"] + 16 and "TFLite Micro" in shipped.stdout

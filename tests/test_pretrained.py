@@ -52,13 +52,13 @@ def test_keras_application_weights_load_layer_by_layer_and_give_the_same_outputs
                                                input_shape=(size, size, 3), classes=classes)
     ours = build_model(name, (size, size, 3), classes, options, weights="imagenet", load=False)
     x = rng.uniform(0, 255, (2, size, size, 3)).astype(np.float32)
-    unmapped = ours.predict(x, verbose=0)                      # its own initial weights, before the copy
+    unmapped = ours(x, training=False).numpy()                    # its own initial weights, before the copy
     loaded = pretrained.copy(pretrained.layer_weights(keras_model), ours, str(path),
                              flip_rgb=pretrained.preprocessing_mode(name) == "caffe")
     assert loaded.copied == len([l for l in ours.layers if l.weights and l.name != "normalization"]) and not loaded.new
 
-    want = keras_model.predict(PREPROCESS[pretrained.preprocessing_mode(name)](x.copy()), verbose=0)
-    got = ours.predict(x, verbose=0)
+    want = keras_model(PREPROCESS[pretrained.preprocessing_mode(name)](x.copy()), training=False).numpy()
+    got = ours(x, training=False).numpy()
     np.testing.assert_allclose(got, want, atol=1e-5)
     assert np.abs(unmapped - want).max() > 1e-3           # the tolerance is far below what a wrong mapping gives
 

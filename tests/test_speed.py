@@ -317,9 +317,10 @@ def test_the_epoch_time_measures_training_steps_at_the_study_budget(tmp_path, mo
     (tmp_path / "_tiny.yaml").write_text(yaml.safe_dump({"dataset": everything, "train": {"batch_size": 2}}))
     monkeypatch.setattr(epoch_time, "BUDGET", tmp_path / "_tiny.yaml")
     monkeypatch.chdir(tmp_path)
-    narrow = {"width": 8, "cardinality": 2}
+    narrow = {"width": 8, "cardinality": 2, "blocks": [1, 1, 1, 1]}       # a few seconds of tracing, not 20
     argv = ["lenet5", "resnext50_32x4d", "--split", "resnext50_32x4d", "--steps", "1",
-            "--option", "resnext50_32x4d.width=8", "--option", "resnext50_32x4d.cardinality=2"]
+            "--option", "resnext50_32x4d.width=8", "--option", "resnext50_32x4d.cardinality=2",
+            "--option", "resnext50_32x4d.blocks=[1, 1, 1, 1]"]
     assert epoch_time.main(argv) == 0
     report = json.loads((tmp_path / "reports/epoch_time.json").read_text())
     assert (report["input"], report["batch"], report["images"]) == ("32x32x1", 2, images) and images == 54_000
@@ -330,11 +331,12 @@ def test_the_epoch_time_measures_training_steps_at_the_study_budget(tmp_path, mo
     assert native["params"] == split["params"] == resnext.count_params() and native["macs"] == count_macs(resnext)
     md = (tmp_path / "reports/epoch_time.md").read_text()
     assert f"({images:,} images of 32x32x1 at batch 2, Adam)" in md
-    for r, name in ((lenet, "lenet5"), (native, "resnext50_32x4d (width 8, cardinality 2)"), (split, None)):
+    narrowed = "resnext50_32x4d (width 8, cardinality 2, blocks [1, 1, 1, 1])"
+    for r, name in ((lenet, "lenet5"), (native, narrowed), (split, None)):
         assert r["steps"] == 1 and r["step_s"] > 0
         assert r["epoch_min"] == pytest.approx(r["step_s"] * math.ceil(images / 2) / 60, rel=1e-12)
-        assert cells(md, name or "resnext50_32x4d (width 8, cardinality 2)", r["grouped_conv"] or "") == [
-            name or "resnext50_32x4d (width 8, cardinality 2)", r["grouped_conv"] or "", f"{r['params'] / 1e6:.2f} M",
+        assert cells(md, name or narrowed, r["grouped_conv"] or "") == [
+            name or narrowed, r["grouped_conv"] or "", f"{r['params'] / 1e6:.2f} M",
             f"{r['macs'] / 1e6:,.0f} M", "1", f"{r['step_s']:.2f}", f"{r['epoch_min']:,.1f}"]
     assert "| lenet5 |  | 0.06 M |" in md
     capsys.readouterr()
