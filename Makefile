@@ -27,7 +27,7 @@ PYTEST_ARGS ?=
 # two a commit earlier (2026-12-05, AMD EPYC)
 TEST_WORKERS ?= 3
 
-.PHONY: setup data demo test docs clean device-check compare app-check transfer your-data software-gpu swiftshader gpu-check gpu-check-training gpu-check-delegate gpu-coverage peer int8-speed reference stem-trade ablation
+.PHONY: setup data demo test docs reports-check clean device-check compare app-check transfer your-data software-gpu swiftshader gpu-check gpu-check-training gpu-check-delegate gpu-coverage peer int8-speed reference stem-trade ablation
 .SECONDARY:
 
 setup: $(VENV)/.installed $(if $(GPU),$(VENV)/.installed-gpu) swiftshader
@@ -350,6 +350,11 @@ transfer: setup data
 # report rewrites its blocks, and this rewrites them all
 docs: setup
 	$(PY) -m edgecnn.study.include
+
+# Every report under reports/ against the code and recipes that made it (reports/<name>.provenance.json):
+# each one current or stale with what changed; exit 1 when one is stale (edgecnn/study/provenance.py)
+reports-check: setup
+	$(PY) -m edgecnn.study.provenance --check
 
 clean:
 	rm -rf build

@@ -121,6 +121,14 @@ def test_the_int8_speed_table_is_the_measured_medians_of_each_input(tmp_path, mo
     monkeypatch.chdir(tmp_path)
     assert int8_speed.main(["micro_cnn", "--repeats", "1"]) == 0
     report = json.loads((tmp_path / "reports/int8_speed.json").read_text())
+    # what made it: the command, and the code it ran, current until that code changes (test_provenance)
+    from edgecnn.study import provenance
+
+    made = json.loads((tmp_path / "reports/int8_speed.provenance.json").read_text())
+    assert made["command"] == "python -m edgecnn.study.int8_speed micro_cnn --repeats 1" and made["recipes"] == {}
+    assert {"edgecnn/study/int8_speed.py", "edgecnn/convert/converter.py", "edgecnn/bench/measure.py"} <= set(made["modules"])
+    assert provenance.stale(tmp_path / "reports/int8_speed.md") == []
+    assert (tmp_path / "reports/int8_speed.md").read_text().endswith(provenance.footer(made))
     assert [(r["model"], r["input"]) for r in report["rows"]] == [("micro_cnn", label) for label in int8_speed.SIZES]
     md = (tmp_path / "reports/int8_speed.md").read_text()
     for r in report["rows"]:

@@ -17,7 +17,7 @@ from edgecnn.artifacts import read_json
 from edgecnn.errors import UserError
 from edgecnn.study import bench_run
 from edgecnn.study.bench_run import bench
-from edgecnn.study.compare import cpu_name
+from edgecnn.study.provenance import cpu_name
 
 REPORT = Path("reports/ablation")
 FORMATS = ("fp32", "int8")

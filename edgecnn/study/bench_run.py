@@ -10,6 +10,7 @@ from pathlib import Path
 from edgecnn.artifacts import read_json
 from edgecnn.errors import UserError
 from edgecnn.study.peer import write
+from edgecnn.study.provenance import invoked
 
 
 def bench(files, testset, runs, warmup, what):
@@ -31,7 +32,7 @@ def main(argv, module, doc, label, run, markdown, report, runs, runs_help):
     p.add_argument("--runs", type=int, default=runs, help=runs_help)
     args = p.parse_args(argv)
     try:
-        write(run(args.runs), report, markdown)
+        write(run(args.runs), report, markdown, invoked(module, argv))
     except UserError as e:
         print(f"{label}: {e}", file=sys.stderr)
         return 2

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from edgecnn.artifacts import read_json
 from edgecnn.errors import UserError
+from edgecnn.study.provenance import cpu_name
 from edgecnn.study.table import Row, markdown, reference_row, to_csv
 
 VARIANTS = ("fp32", "fp16", "int8")      # every model's rows; its best variant is added when it is another
@@ -142,18 +143,10 @@ def headline(rows, reference):
     return "\n".join(lines) + "\n", passing
 
 
-def cpu_name():
-    """/proc/cpuinfo's model name, or '' where there is none."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
-    except OSError:
-        return ""
-
-
 def compare(study, root="build", out="reports"):
     """Measure the study and write reports/<study>.md, .csv, .png. Returns the markdown text."""
     from edgecnn.artifacts import atomic_write
+    from edgecnn.study import provenance
     from edgecnn.study.include import refresh
     from edgecnn.study.plot import plot
 
@@ -181,6 +174,10 @@ def compare(study, root="build", out="reports"):
             + markdown(rows, reference) + "\n" + claim + f"\n![accuracy against latency]({study}.png)\n")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    recipes = [Path("recipes") / f"{b.folder.name}.yaml" for b in builds]
+    made = provenance.record(out / f"{study}.md", make_command(study), [r for r in recipes if r.is_file()],
+                             provenance.PIPELINE)
+    text += "\n" + provenance.footer(made)
     atomic_write(out / f"{study}.md", text.encode())
     atomic_write(out / f"{study}.csv", to_csv(rows, reference).encode())
     refresh(out / f"{study}.md")

@@ -23,8 +23,9 @@ import numpy as np
 import yaml
 
 from edgecnn.errors import UserError
-from edgecnn.study.compare import cpu_name
+from edgecnn.study.provenance import cpu_name
 from edgecnn.study.peer import write
+from edgecnn.study.provenance import invoked
 
 BUDGET = Path("recipes/_compare.yaml")
 REPORT = Path("reports/epoch_time")
@@ -146,7 +147,7 @@ def main(argv=None):
     except UserError as e:
         print(f"epoch-time: {e}", file=sys.stderr)
         return 2
-    write(report, REPORT, markdown)
+    write(report, REPORT, markdown, invoked("edgecnn.study.epoch_time", argv))
     return 0
 
 

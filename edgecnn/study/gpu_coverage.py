@@ -112,7 +112,7 @@ def rows(names, only_study=False):
 
 
 def report(names):
-    from edgecnn.study.compare import cpu_name
+    from edgecnn.study.provenance import cpu_name
 
     found, runtime = rows(names)
     demo = json.loads(DEMO.read_text()) if DEMO.is_file() else None
@@ -200,6 +200,7 @@ def check(names):
 def main(argv=None):
     from edgecnn.bench.gpu_check import find_gpu, no_gpu_sentence, software_gpu
     from edgecnn.study.peer import write
+    from edgecnn.study.provenance import invoked
     from edgecnn.zoo.registry import list_models, not_in_zoo
 
     p = argparse.ArgumentParser(prog="python -m edgecnn.study.gpu_coverage", description=__doc__.split("\n\n")[0])
@@ -216,7 +217,7 @@ def main(argv=None):
         return 2
     if args.check:
         return check(args.models or list_models())
-    write(report(args.models or list_models()), REPORT, markdown)
+    write(report(args.models or list_models()), REPORT, markdown, invoked("edgecnn.study.gpu_coverage", argv))
     return 0
 
 

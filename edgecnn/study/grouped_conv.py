@@ -20,9 +20,10 @@ import numpy as np
 
 from edgecnn.artifacts import atomic_write
 from edgecnn.errors import UserError
-from edgecnn.study.compare import cpu_name
+from edgecnn.study.provenance import cpu_name
 from edgecnn.study.int8_speed import recalibrated
 from edgecnn.study.peer import write
+from edgecnn.study.provenance import invoked
 
 MODEL = "resnext50_32x4d"
 SIZES = {"32x32x1": ((32, 32, 1), 10), "224x224x3": ((224, 224, 3), 1000)}
@@ -121,7 +122,7 @@ def main(argv=None):
     except UserError as e:
         print(f"grouped-conv: {e}", file=sys.stderr)
         return 2
-    write(report, REPORT, markdown)
+    write(report, REPORT, markdown, invoked("edgecnn.study.grouped_conv", argv))
     return 0
 
 

@@ -21,12 +21,17 @@ LINK = re.compile(r"(\]\()(?!https?:|/|#)([^)\s]+)(\))")
 
 
 def rendered(report, page):
-    """The report's text as the page shows it: relative links rebased to the page's folder, headings demoted."""
+    """The report's text as the page shows it: relative links rebased to the page's folder, headings demoted,
+    and when the code or recipes that made it have changed since, a sentence saying so (study/provenance.py)."""
+    from edgecnn.study.provenance import note
+
     text = Path(report).read_text()
     rel = os.path.relpath(Path(report).parent, Path(page).parent)
     text = LINK.sub(lambda m: f"{m.group(1)}{Path(rel, m.group(2)).as_posix()}{m.group(3)}", text)
     text = re.sub(r"^(#+ )", r"#\1", text, flags=re.M)
-    return text if text.endswith("\n") else text + "\n"
+    text = text if text.endswith("\n") else text + "\n"
+    stale = note(report)
+    return text + ("\n" + stale if stale else "")
 
 
 def blocks(page):

@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from edgecnn.artifacts import atomic_write
-from edgecnn.study.compare import cpu_name
+from edgecnn.study.provenance import cpu_name
 from edgecnn.study.peer import measure, write
+from edgecnn.study.provenance import invoked
 
 SIZES = {"224x224x3": ((224, 224, 3), 1000), "32x32x1": ((32, 32, 1), 10)}
 TARGET = 0.8            # int8 at most this fraction of the fp32 median
@@ -123,7 +124,8 @@ def main(argv=None):
         print(f"int8-speed: {', '.join(unknown)} is not an edge model of the zoo; they are {', '.join(edge)}.",
               file=sys.stderr)
         return 2
-    write(run(args.models or edge, args.repeats, sizes, args.as_built), Path(args.report), markdown)
+    write(run(args.models or edge, args.repeats, sizes, args.as_built), Path(args.report), markdown,
+          invoked("edgecnn.study.int8_speed", argv))
     return 0
 
 

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from edgecnn.artifacts import atomic_write
-from edgecnn.study.compare import cpu_name
+from edgecnn.study.provenance import cpu_name
+from edgecnn.study.provenance import invoked
 
 SIZE, CLASSES = (224, 224, 3), 1000
 PEERS = {                     # our zoo name -> Keras application
@@ -177,21 +178,27 @@ def main(argv=None):
         print(f"peer: Keras has no application for {', '.join(unknown)}; the models with a peer are "
               f"{', '.join(PEERS)}.", file=sys.stderr)
         return 2
-    write(run(args.models or list(PEERS), args.repeats, args.input), REPORT, markdown)
+    write(run(args.models or list(PEERS), args.repeats, args.input), REPORT, markdown, invoked("edgecnn.study.peer", argv))
     return 0
 
 
-def write(report, base, render):
-    """reports/<name>.json with every figure and .md with the table (printed too, and rewritten where docs/
-    includes it)."""
+def write(report, base, render, command):
+    """reports/<name>.json with every figure, .md with the table ending with what made it, and the record of
+    what made it (edgecnn/study/provenance.py: `command`, the modules it ran, the recipes whose builds it read,
+    with the pipeline's modules then); printed too, and rewritten where docs/ includes it."""
     from edgecnn.artifacts import atomic_write
+    from edgecnn.study import provenance
     from edgecnn.study.include import refresh
 
     base.parent.mkdir(exist_ok=True)
     atomic_write(base.with_suffix(".json"), (json.dumps(report, indent=1) + "\n").encode())
-    atomic_write(base.with_suffix(".md"), render(report).encode())
+    recipes = provenance.recipes_in(report)
+    made = provenance.record(base.with_suffix(".md"), command, recipes, provenance.PIPELINE if recipes else ())
+    text = render(report)
+    atomic_write(base.with_suffix(".md"), (text + ("" if text.endswith("\n") else "\n") + "\n"
+                                           + provenance.footer(made)).encode())
     refresh(base.with_suffix(".md"))
-    print(render(report))
+    print(text)
 
 
 if __name__ == "__main__":

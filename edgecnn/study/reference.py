@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from edgecnn.artifacts import atomic_path, atomic_write
-from edgecnn.study.compare import cpu_name
+from edgecnn.study.provenance import cpu_name
 from edgecnn.study.peer import write
+from edgecnn.study.provenance import invoked
 
 FORMATS = ("fp32", "fp16", "int8")
 OUT = Path("build/reference")
@@ -147,7 +148,7 @@ def main(argv=None):
         print(f"reference: {unknown}", file=sys.stderr)
         return 2
     report = run(args.models or list_models(), args.runs)
-    write(report, REPORT, markdown)
+    write(report, REPORT, markdown, invoked("edgecnn.study.reference", argv))
     plot(report, REPORT.with_suffix(".png"))
     return 0
 

@@ -17,7 +17,8 @@ from edgecnn.artifacts import read_json
 from edgecnn.errors import UserError
 from edgecnn.study import bench_run
 from edgecnn.study.bench_run import bench
-from edgecnn.study.compare import Build, cpu_name, size_of
+from edgecnn.study.compare import Build, size_of
+from edgecnn.study.provenance import cpu_name
 
 STRIDES = {1: "compare_{}", 2: "stride2_{}"}
 FORMATS = ("fp32", "int8")

@@ -21,8 +21,9 @@ import yaml
 
 from edgecnn.artifacts import read_json
 from edgecnn.errors import UserError
-from edgecnn.study.compare import cpu_name
+from edgecnn.study.provenance import cpu_name
 from edgecnn.study.peer import write
+from edgecnn.study.provenance import invoked
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDER = Path("build/your_data")
@@ -143,7 +144,7 @@ def main(argv=None):
     p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     args = p.parse_args(argv)
     try:
-        write(run(args.sets, args.variants), REPORT, markdown)
+        write(run(args.sets, args.variants), REPORT, markdown, invoked("edgecnn.study.your_data", argv))
     except UserError as e:
         print(f"your-data: {e}", file=sys.stderr)
         return 2

@@ -1,0 +1,98 @@
+"""Every report records what made it (edgecnn/study/provenance.py); a change of that code or those recipes
+makes it stale, and the docs block including it and `make reports-check` say so."""
+
+import json
+import shutil
+
+import pytest
+
+from conftest import ROOT
+from edgecnn.study import provenance
+from edgecnn.study.include import refresh
+
+RECIPE = "model: {name: micro_cnn}\ndataset: {name: fashion_mnist, input_shape: [32, 32, 1]}\ntrain: {epochs: 2}\n"
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A copy of the package and one recipe: code and recipes this test may change."""
+    shutil.copytree(ROOT / "edgecnn", tmp_path / "edgecnn", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "recipes" / "t.yaml").write_text(RECIPE)
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "r.md").write_text("| a | b |\n|---|---|\n| 1 | 2 |\n")
+    return tmp_path
+
+
+def test_a_report_goes_stale_when_its_code_or_recipe_changes_and_not_for_a_comment(project):
+    import edgecnn.study.peer  # noqa: F401  (the command this report pretends to be: its module is loaded)
+
+    report = project / "reports" / "r.md"
+    made = provenance.record(report, "python -m edgecnn.study.peer x", [project / "recipes" / "t.yaml"],
+                             ("edgecnn.convert",), root=project)
+    assert json.loads((project / "reports" / "r.provenance.json").read_text()) == made
+    assert {"edgecnn/study/peer.py", "edgecnn/study/provenance.py", "edgecnn/convert/converter.py",
+            "edgecnn/convert/fold_check.py"} <= set(made["modules"])        # loaded here, or in the package named
+    assert list(made["recipes"]) == ["recipes/t.yaml"] and len(made["fingerprint"]) == 12
+    assert made["runtimes"]["tensorflow"] and made["command"] == "python -m edgecnn.study.peer x"
+    assert provenance.stale(report, project) == [] and provenance.note(report, project) is None
+
+    peer = project / "edgecnn" / "study" / "peer.py"
+    code = peer.read_text()
+    peer.write_text("# a comment\n" + code.replace('"""`make peer`:', '"""`make peer` (reworded):', 1))
+    assert provenance.stale(report, project) == []                # no figure changes with a docstring
+    peer.write_text(code.replace("SIZE, CLASSES = (224, 224, 3), 1000", "SIZE, CLASSES = (224, 224, 3), 999"))
+    assert provenance.stale(report, project) == ["changed since: edgecnn/study/peer.py"]
+
+    (project / "recipes" / "t.yaml").write_text(RECIPE.replace("epochs: 2", "epochs: 3"))
+    (project / "edgecnn" / "convert" / "fold_check.py").unlink()
+    assert provenance.stale(report, project) == ["changed since: edgecnn/study/peer.py, recipes/t.yaml",
+                                                 "gone since: edgecnn/convert/fold_check.py"]
+    said = provenance.note(report, project)
+    assert said.startswith(f"> **Stale report**: {report.as_posix()} may no longer be what today's code measures ")
+    assert "rerun `python -m edgecnn.study.peer x`" in said
+
+    (project / "reports" / "r.provenance.json").write_text("{not json")
+    assert provenance.stale(report, project) == ["its record r.provenance.json is damaged"]
+    (project / "reports" / "r.provenance.json").unlink()
+    assert provenance.stale(report, project) == ["no record of the code and recipes that made it"]
+
+
+def test_the_docs_block_of_a_stale_report_says_so(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "docs").mkdir()
+    report = tmp_path / "reports" / "a.md"
+    report.write_text("| x |\n|---|\n| 1 |\n")
+    page = tmp_path / "docs" / "p.md"
+    page.write_text("intro\n<!-- include reports/a.md -->\nold\n<!-- end include -->\n")
+    made = provenance.record(report, "python -m edgecnn.study.include")      # this process's modules, as they are
+    refresh()
+    assert page.read_text() == "intro\n<!-- include reports/a.md -->\n| x |\n|---|\n| 1 |\n<!-- end include -->\n"
+
+    made["modules"]["edgecnn/study/include.py"] = "0" * 16                   # as older code would have recorded it
+    (tmp_path / "reports" / "a.provenance.json").write_text(json.dumps(made))
+    refresh()
+    block = page.read_text().split("<!-- include reports/a.md -->\n")[1]
+    assert block == ("| x |\n|---|\n| 1 |\n\n> **Stale report**: reports/a.md may no longer be what today's code "
+                     "measures (changed since: edgecnn/study/include.py); rerun `python -m edgecnn.study.include` "
+                     "(`make reports-check` lists every stale report).\n<!-- end include -->\n")
+
+
+def test_reports_check_lists_each_report_and_fails_on_a_stale_one(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reports").mkdir()
+    for name in ("current", "old"):
+        (tmp_path / "reports" / f"{name}.md").write_text("| x |\n")
+    provenance.record(tmp_path / "reports" / "current.md", "python -m edgecnn.study.provenance")
+    assert provenance.main(["--check", "reports/current.md"]) == 0
+    assert provenance.main(["--check"]) == 1 and provenance.main([]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-3:] == ["reports/current.md: current",
+                        "reports/old.md: stale: no record of the code and recipes that made it",
+                        "1 of 2 report(s) current"]
+    assert provenance.main(["reports/gone.md"]) == 2
+    assert capsys.readouterr().err == ("reports-check: reports/gone.md does not exist; name a report under reports/, "
+                                       "such as reports/peer.md.\n")
+    assert provenance.main(["--all"]) == 2
+    assert capsys.readouterr().err.startswith("reports-check: unknown option --all; usage: ")
