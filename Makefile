@@ -1,5 +1,5 @@
 # edgecnn: artifacts are targets, recipes are their prerequisites.
-#   make demo                               set-up + the demo recipe end to end, prints the table
+#   make demo                               set-up + the demo recipe end to end, prints the table (reports/demo.md)
 #   make test                               set-up + the whole test suite
 #   make build/<recipe>/int8.tflite         exactly the work needed for that file (make -n shows it)
 #   make build/<recipe>/best.tflite         every candidate variant built, measured, the fastest within budget
@@ -65,7 +65,7 @@ data:
 
 demo: setup data
 	$(MAKE) --no-print-directory build/$(DEMO)/bench.json
-	@$(EDGECNN) report recipes/$(DEMO).yaml
+	@$(EDGECNN) report recipes/$(DEMO).yaml --out reports/demo.md
 
 # The tests that need an env from a package registry (the device env with tflite-runtime 2.14, the ARM root)
 # make it themselves; where it cannot be installed they are skipped with the reason, and under CI=true they fail.

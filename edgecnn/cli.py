@@ -5,6 +5,7 @@ the Group below is the one place errors become messages and exit statuses."""
 
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -337,12 +338,14 @@ def sample_images(per_class, out):
 
 @main.command()
 @_recipe_arg
-def report(recipe_path):
+@click.option("--out", type=click.Path(dir_okay=False), help="also write the table as a report (such as "
+              "reports/demo.md), with the record of what made it, and refresh the docs blocks that include it")
+def report(recipe_path, out):
     """Print build/NAME/bench.json as a table: fp32 against int8, with ratios; exit 2 when the int8 file misses
     the recipe's targets (targets.int8_top1, targets.int8_drop)."""
-    from edgecnn.measure import report as run
+    from edgecnn.study.bench_report import report as run
 
-    table, missed = run(recipes.load(recipe_path))
+    table, missed = run(recipes.load(recipe_path), out and Path(out))
     click.echo(table)
     if missed:
         raise UserError(missed)

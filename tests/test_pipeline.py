@@ -69,8 +69,18 @@ def test_make_plans_builds_measures_and_records_a_recipe(tiny_build, tmp_path):
     # the recipe's targets: met, edgecnn report prints the table and exits 0; missed, it says which and exits 2
     met = {**TINY, "targets": {"int8_top1": 0.77, "int8_drop": 1.0}}
     write_recipe(workspace, "tiny", met)
-    proc = run_cli("report", "recipes/tiny.yaml", cwd=workspace, check=True)
+    proc = run_cli("report", "recipes/tiny.yaml", "--out", "reports/tiny.md", cwd=workspace, check=True)
     assert "top-1 accuracy" in proc.stdout and "int8.tflite / fp32.tflite" in proc.stdout
+    # --out: the same table as a report, with the record of what made it (the recipe, the pipeline's code)
+    written = (workspace / "reports" / "tiny.md").read_text()
+    assert written.startswith("`edgecnn report recipes/tiny.yaml --out reports/tiny.md` after `make build/tiny/bench.json`")
+    assert proc.stdout.strip() in written and "<sub>Made by `edgecnn report" in written
+    made = json.loads((workspace / "reports" / "tiny.provenance.json").read_text())
+    assert list(made["recipes"]) == [str(workspace / "recipes" / "tiny.yaml")]
+    assert {"edgecnn/train/fit.py", "edgecnn/convert/converter.py", "edgecnn/bench/measure.py"} <= set(made["modules"])
+    bad = run_cli("report", "recipes/tiny.yaml", "--out", "/proc/edgecnn/tiny.md", cwd=workspace)
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith(
+        "edgecnn: error: --out /proc/edgecnn/tiny.md: its folder cannot be made (")
     write_recipe(workspace, "tiny", {**met, "targets": {"int8_top1": 0.99, "int8_drop": 1.0}})
     proc = run_cli("report", "recipes/tiny.yaml", cwd=workspace)
     assert proc.returncode == 2 and "top-1 accuracy" in proc.stdout
