@@ -39,7 +39,8 @@ def test_a_report_goes_stale_when_its_code_or_recipe_changes_and_not_for_a_comme
 
     peer = project / "edgecnn" / "study" / "peer.py"
     code = peer.read_text()
-    peer.write_text("# a comment\n" + code.replace('"""`make peer`:', '"""`make peer` (reworded):', 1))
+    peer.write_text("# a comment\n" + code.replace('"""`make peer`:', '"""`make peer` (reworded):', 1)
+                    .replace("OUT = Path(\"build/peer\")", "OUT = Path(\"build/peer\")   # a trailing comment\n\n"))
     assert provenance.stale(report, project) == []                # no figure changes with a docstring
     peer.write_text(code.replace("SIZE, CLASSES = (224, 224, 3), 1000", "SIZE, CLASSES = (224, 224, 3), 999"))
     assert provenance.stale(report, project) == ["changed since: edgecnn/study/peer.py"]

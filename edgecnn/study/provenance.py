@@ -4,8 +4,8 @@ A report writer records, beside reports/<name>.md, reports/<name>.provenance.jso
 the CPU, Python and the runtimes' versions, and a fingerprint of what made the figures:
 
 - the edgecnn modules the command ran: those loaded in its process, and for a study built through Make
-  the modules of the pipeline's stages (PIPELINE), each as a digest of its code (its syntax tree without
-  docstrings: a comment or a docstring edit changes no figure);
+  the modules of the pipeline's stages (PIPELINE), each as a digest of its code without docstrings,
+  comments and blank lines (an edit of those changes no figure);
 - the recipes it built, each as a digest of the recipe as validated (bases merged, defaults filled in).
 
 `stale(report)` compares that record with the code and recipes as they are now and names what changed;
@@ -17,11 +17,13 @@ edgecnn/study/include.py puts that sentence under every docs block that includes
 
 import ast
 import hashlib
+import io
 import json
 import os
 import platform
 import sys
 import time
+import tokenize
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -51,24 +53,30 @@ def sidecar(report):
     return report.with_name(report.stem + SUFFIX)
 
 
-def _strip_docstrings(tree):
+def _code_text(source):
+    """The module's code as text without its docstrings, comments and blank lines: the same on every Python
+    version (node positions and comment tokens, not the syntax tree's dump, whose form changes between versions)."""
+    lines = source.splitlines()
+    try:
+        tree = ast.parse(source)
+        comments = [t.start for t in tokenize.generate_tokens(io.StringIO(source).readline) if t.type == tokenize.COMMENT]
+    except (SyntaxError, tokenize.TokenError, ValueError):
+        return source                                  # not Python we can read: all of it
+    for row, col in sorted(comments, reverse=True):
+        lines[row - 1] = lines[row - 1][:col].rstrip()
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
                 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
                 and isinstance(body[0].value.value, str)):
-            node.body = body[1:] or [ast.Pass()]
-    return tree
+            for row in range(body[0].lineno, body[0].end_lineno + 1):
+                lines[row - 1] = ""
+    return "\n".join(line for line in lines if line.strip())
 
 
 @lru_cache(maxsize=None)
 def _code_digest(path, mtime_ns, size):
-    text = Path(path).read_bytes()
-    try:
-        text = ast.dump(_strip_docstrings(ast.parse(text)), annotate_fields=False).encode()
-    except SyntaxError:
-        pass                                   # not Python we can parse: its bytes
-    return hashlib.sha256(text).hexdigest()[:16]
+    return hashlib.sha256(_code_text(Path(path).read_text(encoding="utf-8")).encode()).hexdigest()[:16]
 
 
 def code_digest(path):
