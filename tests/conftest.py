@@ -167,7 +167,7 @@ TINY = {
     "dataset": {"name": "fashion_mnist", "input_shape": [32, 32, 1], "train_samples": 6000, "validation_split": 0.02},
     "train": {"epochs": 3, "batch_size": 64, "learning_rate": 0.003, "seed": 1},
     "calibration": {"path": "calib_data/fashion_mnist", "samples": 100},
-    "bench": {"threads": 2, "runs": 10, "warmup": 2, "test_samples": 2000},
+    "bench": {"threads": 1, "runs": 10, "warmup": 2, "test_samples": 2000},   # 1: three workers share 2 cores
     "prune": {"epochs": 3, "learning_rate": 0.004},
     "qat": {"epochs": 1},
     "cluster": {"epochs": 1},
