@@ -25,14 +25,12 @@ import sys
 import time
 import tokenize
 from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 
-from edgecnn.artifacts import atomic_write
+from edgecnn.artifacts import LIBRARIES, atomic_write, library_versions
 
 ROOT = Path(__file__).resolve().parents[2]          # the project: edgecnn/ is in it
 SUFFIX = ".provenance.json"
-RUNTIMES = ("tensorflow", "tf-keras", "tensorflow-model-optimization", "ai-edge-litert", "tflite-runtime", "numpy")
 # what a study's builds ran in other processes (make -> python -m edgecnn ...): every module of these
 PIPELINE = ("edgecnn.data", "edgecnn.zoo", "edgecnn.train", "edgecnn.compress", "edgecnn.convert", "edgecnn.bench",
             "edgecnn.recipe", "edgecnn.schema", "edgecnn.variants", "edgecnn.measure", "edgecnn.check",
@@ -130,16 +128,6 @@ def recipes_in(report, root=ROOT):
     return sorted(root / "recipes" / f"{n}.yaml" for n in names if (root / "recipes" / f"{n}.yaml").is_file())
 
 
-def runtimes():
-    out = {}
-    for name in RUNTIMES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
-
-
 def fingerprint(record):
     """One digest of everything that made the figures: the modules' and the recipes' digests."""
     what = {"modules": record["modules"], "recipes": record["recipes"]}
@@ -156,7 +144,8 @@ def record(report, command, recipes=(), packages=(), root=ROOT):
     recipes the command built; packages: what it ran in other processes (PIPELINE for a study)."""
     made = {"report": Path(report).name, "command": command, "date": time.strftime("%Y-%m-%d"),
             "cpu": cpu_name() or platform.processor() or "?", "cores": len(os.sched_getaffinity(0)),
-            "python": platform.python_version(), "runtimes": runtimes(),
+            "python": platform.python_version(),
+            "runtimes": {name: v for name, v in library_versions().items() if v},
             "modules": modules(packages, root),
             "recipes": {_relative(r, root): recipe_digest(r) for r in sorted(map(str, recipes))}}
     made["fingerprint"] = fingerprint(made)
@@ -171,7 +160,7 @@ def _relative(path, root):
 
 def footer(made):
     """The line a report ends with: what made it, and where its fingerprint is."""
-    versions = ", ".join(f"{name} {made['runtimes'][name]}" for name in RUNTIMES
+    versions = ", ".join(f"{name} {made['runtimes'][name]}" for name in LIBRARIES
                          if name in made["runtimes"] and name != "numpy")
     return (f"<sub>Made by `{made['command']}` on {made['date']}, {made['cpu']} ({made['cores']} cores), Python "
             f"{made['python']}, {versions}; fingerprint {made['fingerprint']} of the code and recipes that made it "
