@@ -5,8 +5,9 @@
 #   make build/<recipe>/best.tflite         every candidate variant built, measured, the fastest within budget
 #   make build/<recipe>/c/model_data.cc     int8.tflite as a C/C++ array + arena constant + op resolver, run on TFLite Micro
 #   make build/<recipe>/android/assets/model.json, build/<recipe>/ios/model.json   best.tflite + labels + I/O
-#   make compare [QUICK=1 | STUDY=long | STUDY=frontier]   the study: every recipes/compare_*.yaml (quick_*, long_*, frontier_*) model built,
-#                                           measured together, reports/compare.md (quick.md), .csv, .png
+#   make compare [QUICK=1 | STUDY=long | STUDY=frontier] [BUDGET_MIN=N]   the study: every recipes/compare_*.yaml
+#                                           (quick_*, long_*, frontier_*) model whose row in reports/compare/ is missing
+#                                           or stale built and measured, reports/compare.md (quick.md), .csv, .png
 #
 # Each stage depends only on the recipe sections it reads (build/<r>/stages/<stage>.json, rewritten by
 # `edgecnn check` only when they change), so editing `bench:` re-benchmarks without retraining.
@@ -72,27 +73,22 @@ demo: setup data
 test: setup data
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
-# The study: recipes/<STUDY>_<model>.yaml share one training budget; each model's best.tflite
-# measures its files' accuracy, then one interleaved benchmark of all models writes reports/<STUDY>.*
-# MODELS="vgg16 mobilenet_v2 ..." builds and compares those of the study's models only (CI's smoke run: one of
-# each family); the report covers the models built.
+# The study: recipes/<STUDY>_<model>.yaml share one training budget; each model's best.tflite measures its files'
+# accuracy, its figures are kept as reports/<STUDY>/<model>.json (a row, with what made it), and the report
+# reports/<STUDY>.* is written from the rows (edgecnn/study/run.py). Only models whose row is missing or stale are
+# built, so a long study completes over several runs: BUDGET_MIN=N stops building after N minutes and writes the
+# report from the rows so far. MODELS="vgg16 mobilenet_v2 ..." builds those of the study's models only (CI's smoke
+# run: one of each family).
 STUDY ?= $(if $(QUICK),quick,compare)
 MODELS ?=
-STUDY_RECIPES := $(if $(MODELS),$(patsubst %,recipes/$(STUDY)_%.yaml,$(MODELS)),$(wildcard recipes/$(STUDY)_*.yaml))
-STUDY_BEST := $(patsubst recipes/%.yaml,build/%/best.tflite,$(STUDY_RECIPES))
-STUDY_MODELS = $(patsubst recipes/$(STUDY)_%.yaml,%,$(wildcard recipes/$(STUDY)_*.yaml))
+BUDGET_MIN ?=
 
 # QUICK=1 builds two models at a time: the converter and the accuracy runs use one core, so a second
 # model's training fills the other. Each model's own optimize latencies are then noisy; the report's
 # latencies come from one benchmark run after all the builds. The full study builds one at a time.
 compare: setup data
-	@for m in $(MODELS); do [ -f recipes/$(STUDY)_$$m.yaml ] || { \
-	  echo "MODELS: $$m is not in the study (no recipes/$(STUDY)_$$m.yaml); its models are $(STUDY_MODELS)." >&2; \
-	  exit 2; }; done
-	$(MAKE) --no-print-directory $(if $(QUICK),-j2 --output-sync=target) reports/$(STUDY).md
-
-reports/$(STUDY).md: $(STUDY_BEST)
-	$(EDGECNN) compare --study $(STUDY)
+	$(PY) -m edgecnn.study.run --study $(STUDY) --models "$(MODELS)" $(if $(BUDGET_MIN),--budget-min $(BUDGET_MIN)) \
+	  $(if $(QUICK),--jobs 2)
 
 # Every built .tflite on the runtime devices ship: numpy<2 + tflite-runtime 2.14 + the bench, no TensorFlow.
 # The bench goes in the way it goes onto a device: edgecnn/__init__.py and edgecnn/bench/ copied.

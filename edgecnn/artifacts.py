@@ -13,6 +13,7 @@ from importlib import metadata
 from pathlib import Path
 
 from edgecnn.errors import UserError
+from edgecnn.sources import modules
 
 LIBRARIES = ("tensorflow", "tf-keras", "tensorflow-model-optimization", "ai-edge-litert", "numpy")
 
@@ -127,6 +128,7 @@ def record(recipe, artifact, stage):
                                                      ).hexdigest(),
             "recipe_sha256": recipe.sha256,
             "libraries": library_versions(),
+            "code": modules(),             # the edgecnn modules this command ran, as they were (edgecnn/sources.py)
             "written": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
         atomic_write(manifest, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())

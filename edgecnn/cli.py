@@ -205,7 +205,8 @@ def optimize(recipe_path, budget):
 @click.option("--build", "build_root", default="build", show_default=True, type=click.Path(file_okay=False))
 @click.option("--out", default="reports", show_default=True, type=click.Path(file_okay=False))
 def compare(study, build_root, out):
-    """Every model of the study in one table and plot: reports/STUDY.md, .csv, .png (make compare)."""
+    """The study's table and plot from its rows, reports/STUDY/<model>.json (made first for complete builds
+    without one): reports/STUDY.md, .csv, .png. make compare builds what the rows lack."""
     from edgecnn.study.compare import compare as run
 
     click.echo(run(study, build_root, out))

@@ -18,7 +18,7 @@ ENV = "EDGECNN_HOLDS_LOCK"
 
 
 @contextmanager
-def held(folder, what):
+def held(folder, what, why="two runs would train into one checkpoint folder"):
     folder = Path(folder)
     if os.environ.get(ENV) == str(folder.resolve()):      # a child of the run that holds it
         yield
@@ -31,7 +31,7 @@ def held(folder, what):
             f.seek(0)
             holder = f.read().strip() or "another process"
             raise UserError(f"{folder} is being built by {holder}; wait for that run to finish, then run make "
-                            f"again (two runs would train into one checkpoint folder).") from None
+                            f"again ({why}).") from None
         f.seek(0)
         f.truncate()
         f.write(f"pid {os.getpid()} ({what}, since {time.strftime('%Y-%m-%d %H:%M:%S')})")

@@ -86,7 +86,7 @@ def test_no_import_circles():
 # The package's layers, lowest first (docs/design.md): a stage folder or a shared module imports only layers
 # before it, function-level imports included. bench is the ground floor (numpy and a TFLite runtime, copied to
 # devices); then what every stage shares; the stages in pipeline order; the commands on top.
-LAYERS = ["edgecnn", "bench", "errors", "artifacts", "lock", "tf", "data", "zoo", "variants", "schema", "recipe",
+LAYERS = ["edgecnn", "bench", "errors", "sources", "artifacts", "lock", "tf", "data", "zoo", "variants", "schema", "recipe",
           "make", "measure", "train", "compress", "convert", "export", "study", "check", "cli", "__main__"]
 
 
@@ -153,7 +153,7 @@ def test_each_folder_of_the_package_is_a_stage_that_says_what_it_holds():
         assert ast.get_docstring(ast.parse(init.read_text())), folder
     loose = sorted(p.stem for p in PACKAGE.glob("*.py"))
     assert loose == ["__init__", "__main__", "artifacts", "check", "cli", "errors", "lock", "make", "measure",
-                     "recipe", "schema", "tf", "variants"]
+                     "recipe", "schema", "sources", "tf", "variants"]
 
 
 def code_blocks(text):

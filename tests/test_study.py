@@ -135,16 +135,46 @@ def test_compare_measures_a_study_in_one_run_and_writes_the_reports(tmp_path, ti
             {"variant": "fp32", "top1": 0.91}, {"variant": "fp16", "top1": 0.91}, {"variant": "int8", "top1": 0.9}]}))
         for variant, source in (("fp32", "fp32"), ("fp16", "fp32"), ("int8", "int8")):
             shutil.copy(paths[source], folder / f"{variant}.tflite")
-    text = compare("t", tmp_path / "build", tmp_path / "reports")
+    reports = tmp_path / "reports"
+    text = compare("t", tmp_path / "build", reports)
+    assert "# Study `t`: 2 of 2 models on fashion_mnist" in text
     assert "Made by `make compare STUDY=t`. Training: 1 epoch(s) on 100 training images" in text
+    assert "Latency: one interleaved edgecnn-bench run over all 6 files" in text
     assert "| vgg16 | baseline | fp32 (best) | 33.64 M | 330.9 M |" in text
     assert "| mobilenet_v2 | edge | int8 (best) | 0.42 M | 4.5 M | 592 KB | 90.00 % |" in text
     assert "Most accurate baseline file: vgg16 fp32, 91.00 % top-1" in text and "0 of 1 edge files" in text
-    table = list(csv.DictReader(io.StringIO((tmp_path / "reports" / "t.csv").read_text())))
+    assert "- int8 against fp32, top-1: -1.00 to -1.00 points; 0 of 2 models within 0.5 points, not mobilenet_v2 " \
+           "(-1.00), vgg16 (-1.00)." in text
+    table = list(csv.DictReader(io.StringIO((reports / "t.csv").read_text())))
     assert [(r["model"], r["variant"]) for r in table][:3] == [("vgg16", "fp32"), ("vgg16", "fp16"), ("vgg16", "int8")]
     assert all(float(r["median_ms"]) > 0 for r in table) and len(table) == 6
-    assert (tmp_path / "reports" / "t.png").read_bytes()[:4] == b"\x89PNG"
-    assert (tmp_path / "reports" / "t.md").read_text() == text
+    assert (reports / "t.png").read_bytes()[:4] == b"\x89PNG"
+    assert (reports / "t.md").read_text() == text
+
+    # each model's row file: its figures as the table shows them, its files' digests, what made them
+    from edgecnn.artifacts import sha256_file
+    from edgecnn.study import rows
+
+    vgg = json.loads((reports / "t" / "vgg16.json").read_text())
+    assert vgg["files"] == {v: sha256_file(tmp_path / "build" / "t_vgg16" / f"{v}.tflite") for v in ("fp32", "fp16", "int8")}
+    assert [(r["variant"], r["median_ms"]) for r in vgg["rows"]] == [(r["variant"], float(r["median_ms"]))
+                                                                     for r in table[:3]]
+    assert "edgecnn/bench/measure.py" in vgg["modules"] and len(vgg["fingerprint"]) == 12
+    assert f"- vgg16: {vgg['date']}, {vgg['cpu']} ({vgg['cores']} cores), fingerprint {vgg['fingerprint']}: current" in text
+
+    # a row made by older code is marked; a damaged one is named, ignored and made again from its build
+    module = next(iter(vgg["modules"]))
+    (reports / "t" / "vgg16.json").write_text(json.dumps({**vgg, "modules": {**vgg["modules"], module: "0" * 16}}))
+    (reports / "t" / "mobilenet_v2.json").write_text("{damaged")
+    warned = []
+    again = compare("t", tmp_path / "build", reports, warn=warned.append)
+    assert warned == [f"edgecnn: warning: {reports / 't' / 'mobilenet_v2.json'} is damaged (JSONDecodeError: "
+                      f"Expecting property name enclosed in double quotes: line 1 column 2 (char 1)); it is ignored "
+                      f"and made again by the next `make compare STUDY=t`."]
+    assert f"- vgg16: {vgg['date']}, {vgg['cpu']} ({vgg['cores']} cores), fingerprint {vgg['fingerprint']}: made by " \
+           f"older code or recipe (changed since: {module})" in again
+    assert rows.read(reports / "t" / "mobilenet_v2.json")[0]["model"] == "mobilenet_v2"
+    assert rows.load("t", reports)["vgg16"]["stale"] == [f"changed since: {module}"]
 
 
 def test_compare_on_an_empty_build_says_which_make_target_fills_it(tmp_path):

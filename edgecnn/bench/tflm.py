@@ -5,7 +5,8 @@ TFLM's Python binding aborts or segfaults the whole process when an arena is too
 check trips, so every probe runs in a child process (edgecnn.bench.tflm_probe) and a crash there is a
 measured outcome, never the user's crash. The arena comes from TFLM twice: its recording allocator's
 head (the planned activations) and tail (quantization parameters, eval tensors, operator data), and the
-smallest size that allocates and runs, found by bisection over child probes.
+smallest size that allocates and runs, found over child probes: down from the recorded size in doubling steps,
+then by bisection.
 
 The host runs TFLM's reference kernels in a 64-bit process: its latency says nothing about a
 microcontroller's and is not reported; the arena of a 32-bit build with optimized kernels (CMSIS-NN)
@@ -85,7 +86,7 @@ class Arena:
     head: int           # TFLM's recording allocator: the planned activations
     tail: int           # ... and the persistent data (quantization parameters, eval tensors, op data)
     recorded: int       # head + tail as TFLM recorded them with a roomy arena
-    smallest: int       # the smallest arena (to 16 bytes) that allocated and ran, by bisection
+    smallest: int       # the smallest arena (to 16 bytes) that allocated and ran
     probes: int         # child processes run to find it
     crashes: int        # of those, how many TFLM ended with a signal (a measured "too small")
 
@@ -166,6 +167,19 @@ def measure_arena(path):
     if not top.ok:
         crashes += top.signal is not None
         low, high = first.total, roomy
+    else:                                 # the smallest is at or just under the recorded total: gallop down to it
+        step = ALIGN
+        while high - step > low:
+            p = probe(path, high - step)
+            probes += 1
+            crashes += p.signal is not None
+            if p.ok:
+                high, step = high - step, step * 2
+            elif p.too_small:
+                low = high - step
+                break
+            else:
+                raise Refused(_log_refusal(path, p))
     while high - low > ALIGN:
         mid = (low + high) // 2 // ALIGN * ALIGN
         if mid <= low:

@@ -1,21 +1,25 @@
-"""`make compare`: every model of a study measured together, written as reports/<study>.md, .csv and .png.
+"""`edgecnn compare`: a study's table, written as reports/<study>.md, .csv and .png from its rows.
 
 A study is the recipes named <study>_<model> (compare_*: the full budget, quick_*: QUICK=1, long_*:
 three epochs). Each recipe's `edgecnn optimize` has already measured its files' top-1 on the test set
-(optimize.json). This adds what only a run over all models can give: one interleaved latency benchmark of every model's files
-(A B C ... A B C ...), so the latencies compare across models on a noisy machine; and parameters and
-MACs, counted on the zoo's Keras model.
+(optimize.json). Each model's figures are kept as a row file, reports/<study>/<model>.json (study/rows.py), so
+a study can be built over several runs (study/run.py). This command makes the rows of complete builds that have
+none, in one interleaved latency benchmark (A B C ... A B C ...) with the files of every other row still in
+build/, so the latencies compare across models on a noisy machine; parameters and MACs are counted on the zoo's
+Keras model. The report says which rows' latencies came from other runs, each row's date, and which rows were
+made by older code.
 """
 
 import platform
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from edgecnn.artifacts import read_json
 from edgecnn.errors import UserError
+from edgecnn.study import provenance, rows
 from edgecnn.study.provenance import cpu_name
 from edgecnn.study.table import Row, markdown, reference_row, to_csv
 
@@ -45,13 +49,16 @@ class Build:
         return self.folder / f"{variant}.tflite"
 
 
-def find_builds(root, study):
-    """The study's build folders, each with optimize.json; UserError saying which make target fills them."""
+def find_builds(root, study, partial=False):
+    """The study's build folders, each with optimize.json; UserError saying which make target fills them.
+    partial: the complete ones only, none is no error (the study's rows may come from earlier runs)."""
     folders = sorted(p.parent for p in Path(root).glob(f"{study}_*/recipe.json"))
     if not folders and not any(Path("recipes").glob(f"{study}_*.yaml")):
         raise UserError(f"there are no recipes/{study}_*.yaml: a study is the recipes named <study>_<model> "
                         f"(compare, or quick for QUICK=1).")
-    if not folders:
+    if partial:
+        folders = [f for f in folders if (f / "optimize.json").is_file()]
+    elif not folders:
         raise UserError(f"{root}/ has no {study}_* builds to compare; run `{make_command(study)}`, which builds "
                         f"them from recipes/{study}_*.yaml.")
     builds = []
@@ -73,9 +80,9 @@ def find_builds(root, study):
 
 def _shared(builds, section):
     """A recipe section that must be the same in every build of the study (a fair comparison)."""
-    first = builds[0].recipe[section]
+    first = builds[0].recipe.get(section)
     for b in builds[1:]:
-        if b.recipe[section] != first:
+        if b.recipe.get(section) != first:
             raise UserError(f"{b.folder.name} and {builds[0].folder.name} differ in their {section}: section; "
                             f"a study measures every model the same way (give them one base recipe).")
     return first
@@ -83,7 +90,7 @@ def _shared(builds, section):
 
 def bench_all(builds, json_path):
     """One edgecnn-bench run over every build's files, interleaved, in a process without TensorFlow."""
-    cfg = _shared(builds, "bench")
+    cfg = builds[0].recipe["bench"]
     files = [str(b.file(v)) for b in builds for v in b.variants()]
     argv = [sys.executable, "-m", "edgecnn.bench", *files, "--threads", str(cfg["threads"]),
             "--runs", str(cfg["runs"]), "--warmup", str(cfg["warmup"]), "--json", str(json_path), "--quiet"]
@@ -103,18 +110,18 @@ def size_of(build, classes):
     return model.count_params(), count_macs(model)
 
 
-def rows_of(builds, report):
+def measure(build, measured):
+    """The build's rows: its files' sizes and medians from the benchmark report, top-1 from optimize."""
     from edgecnn.zoo.registry import entry
 
-    measured = {m["path"]: m for m in report["models"]}
-    rows = []
-    for b in builds:
-        fp32 = measured[str(b.file("fp32"))]
-        params, macs = size_of(b, fp32["outputs"][0]["shape"][-1])
-        for variant in b.variants():
-            m = measured[str(b.file(variant))]
-            rows.append(Row(b.model, variant, params, macs, m["bytes"], b.top1[variant], m["latency_ms"]["median"],
-                            entry(b.model).role, variant == b.best))
+    fp32 = measured[str(build.file("fp32"))]
+    params, macs = size_of(build, fp32["outputs"][0]["shape"][-1])
+    return [Row(build.model, v, params, macs, measured[str(build.file(v))]["bytes"], build.top1[v],
+                measured[str(build.file(v))]["latency_ms"]["median"], entry(build.model).role, v == build.best)
+            for v in build.variants()]
+
+
+def ordered(rows):
     order = [*VARIANTS, "dynamic"]
     return sorted(rows, key=lambda r: (r.role != "baseline", r.model, order.index(r.variant) if r.variant in order
                                        else len(order)))
@@ -143,44 +150,147 @@ def headline(rows, reference):
     return "\n".join(lines) + "\n", passing
 
 
-def compare(study, root="build", out="reports"):
-    """Measure the study and write reports/<study>.md, .csv, .png. Returns the markdown text."""
+def _span(values, fmt):
+    return fmt.format(min(values)) if min(values) == max(values) else f"{fmt.format(min(values))}-{fmt.format(max(values))}"
+
+
+def verdicts(rows):
+    """What the table shows of int8 and fp16 against fp32, model by model, as sentences computed from it."""
+    by = {(r.model, r.variant): r for r in rows}
+    models = sorted({r.model for r in rows if (r.model, "fp32") in by})
+    lines = []
+    int8 = [(m, by[m, "int8"], by[m, "fp32"]) for m in models if (m, "int8") in by]
+    if int8:
+        drops = {m: 100 * (q.top1 - f.top1) for m, q, f in int8}
+        far = [f"{m} ({d:+.2f})" for m, d in sorted(drops.items(), key=lambda kv: kv[1]) if d < -0.5]
+        lines.append(f"- int8 against fp32, top-1: {min(drops.values()):+.2f} to {max(drops.values()):+.2f} points; "
+                     f"{len(int8) - len(far)} of {len(int8)} models within 0.5 points"
+                     + (f", not {', '.join(far)}." if far else "."))
+        ratio = {m: q.median_ms / f.median_ms for m, q, f in int8}
+        for word, test in (("faster (under 0.9x fp32's median)", lambda x: x < 0.9),
+                           ("about as fast (0.9-1.1x)", lambda x: 0.9 <= x <= 1.1),
+                           ("slower (over 1.1x)", lambda x: x > 1.1)):
+            named = [f"{m} {x:.2f}x" for m, x in sorted(ratio.items(), key=lambda kv: kv[1]) if test(x)]
+            if named:
+                lines.append(f"- int8 {word} for {len(named)} of {len(int8)}: {', '.join(named)}.")
+    fp16 = [(by[m, "fp16"], by[m, "fp32"]) for m in models if (m, "fp16") in by]
+    if fp16:
+        lines.append(f"- fp16 files: {_span([h.bytes / f.bytes for h, f in fp16], '{:.2f}')}x fp32's size at "
+                     f"{_span([h.median_ms / f.median_ms for h, f in fp16], '{:.2f}')}x its median latency on this "
+                     f"CPU (they are for the GPU delegate).")
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def measure_builds(study, root, out, warn, skip=()):
+    """Rows for the study's complete builds that have none, or one measured on other files: one interleaved
+    benchmark of those builds' files and of every current row's files still in build/ (so their latencies
+    compare); returns (row files by model, {model: Row list from this run})."""
+    builds = [b for b in find_builds(root, study, partial=True) if b.model not in skip]
+    have = rows.load(study, out, warn)
+    fresh = [b for b in builds if b.model not in have or not rows.up_to_date(have[b.model], b)]
+    again = [b for b in builds if b not in fresh and rows.up_to_date(have[b.model], b)]
+    if not fresh and not again:
+        return have, {}, []
+    for section in rows.SHARED:
+        _shared(fresh + again, section)
+    with tempfile.TemporaryDirectory() as tmp:
+        report = bench_all(fresh + again, Path(tmp) / "bench.json")
+    measured = {m["path"]: m for m in report["models"]}
+    now = {}
+    for b in fresh:
+        now[b.model] = measure(b, measured)
+        have[b.model] = {**rows.write(study, b, now[b.model], out), "stale": []}
+        have[b.model]["rows"] = now[b.model]
+    for b in again:
+        now[b.model] = [Row(**{**asdict(r), "median_ms": measured[str(b.file(r.variant))]["latency_ms"]["median"]})
+                        for r in have[b.model]["rows"]]
+    return have, now, [report]
+
+
+def compare(study, root="build", out="reports", warn=None, skip=()):
+    """Write reports/<study>.md, .csv, .png from the study's rows (reports/<study>/<model>.json), making the
+    rows of builds that have none first (skip: models whose build folders are not to be read: a build that was
+    stopped). Returns the markdown text."""
     from edgecnn.artifacts import atomic_write
-    from edgecnn.study import provenance
     from edgecnn.study.include import refresh
     from edgecnn.study.plot import plot
 
-    builds = find_builds(root, study)
-    for section in ("dataset", "train", "calibration", "convert"):
-        _shared(builds, section)
-    with tempfile.TemporaryDirectory() as tmp:
-        report = bench_all(builds, Path(tmp) / "bench.json")
-    rows = rows_of(builds, report)
-    reference = reference_row(rows)
-    claim, _ = headline(rows, reference)
-    train, data, bench = builds[0].recipe["train"], builds[0].recipe["dataset"], builds[0].recipe["bench"]
-    runtime = report["runtime"]
-    machine = (f"{cpu_name() or platform.processor()}, {report['machine']['cpus']} CPUs, "
-               f"{report['machine']['platform']}")
-    text = (f"# Study `{study}`: {len(builds)} models on {data['name']}\n\n"
+    warn = warn or (lambda line: print(line, file=sys.stderr))
+    have, now, runs = measure_builds(study, root, out, warn, skip)
+    if not have:
+        find_builds(root, study)                         # says which make target fills an empty build
+    text, table = report_text(study, have, now, runs[0] if runs else None)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    recipes = [Path(r) for row in have.values() for r in row["recipes"]]
+    code = {}
+    for row in have.values():
+        for name, digest in row["modules"].items():
+            code.setdefault(name, digest)
+    made = provenance.record(out / f"{study}.md", make_command(study), [r for r in recipes if r.is_file()], (),
+                             code=code)
+    text += "\n" + provenance.footer(made)
+    reference = _reference(table)
+    atomic_write(out / f"{study}.md", text.encode())
+    atomic_write(out / f"{study}.csv", to_csv(table, reference or table[0]).encode())
+    refresh(out / f"{study}.md")
+    threads = next(iter(have.values()))["shared"]["bench"]["threads"]
+    plot(table, out / f"{study}.png", f"{study}: top-1 against latency (LiteRT, {threads} threads, "
+                                      f"{cpu_name() or platform.machine()})")
+    return text
+
+
+def _reference(table):
+    try:
+        return reference_row(table)
+    except UserError:
+        return None
+
+
+def report_text(study, have, now, run):
+    """The report's markdown and its table rows (latencies from this run where the files were in it)."""
+    first = next(iter(have.values()))
+    for row in have.values():
+        if row["shared"] != first["shared"]:
+            section = next(s for s in rows.SHARED if row["shared"].get(s) != first["shared"].get(s))
+            raise UserError(f"{row['model']} and {first['model']} differ in their {section}: section; a study "
+                            f"measures every model the same way (give them one base recipe).")
+    table = ordered([r for model, row in have.items() for r in now.get(model, row["rows"])])
+    train, data, bench = (first["shared"][s] for s in ("train", "dataset", "bench"))
+    reference = _reference(table)
+    stale = {m: row["stale"] for m, row in have.items() if row["stale"]}
+    study_models = sorted(p.stem[len(study) + 1:] for p in Path("recipes").glob(f"{study}_*.yaml"))
+    missing = [m for m in study_models if m not in have]
+    if run and len(now) == len(have):
+        latency = (f"one interleaved edgecnn-bench run over all {len(run['models'])} files, {run['runtime']['name']} "
+                   f"{run['runtime']['version']}, threads: {run['threads']}, median of {bench['runs']} runs after "
+                   f"{bench['warmup']} warm-up, on {cpu_name() or platform.processor()}, {run['machine']['cpus']} CPUs")
+    else:
+        latency = (f"each model's own interleaved edgecnn-bench run, threads: {bench['threads']}, median of "
+                   f"{bench['runs']} runs after {bench['warmup']} warm-up"
+                   + (f"; {', '.join(sorted(now))} in one run today" if now else "")
+                   + " (the machine and date of each model's run are listed under the table; latencies of "
+                     "different runs compare less well than within one)")
+    text = (f"# Study `{study}`: {len(have)} of {len(study_models) or len(have)} models on {data['name']}\n\n"
             f"Made by `{make_command(study)}`. Training: {train['epochs']} epoch(s) on "
             f"{data['train_samples'] or 'all'} training images, batch {train['batch_size']}, {train['optimizer']} "
             f"at {train['learning_rate']:g} ({train['schedule']}), augmentation {train['augmentation'] or 'none'}. "
-            f"Top-1 on {bench['test_samples'] or 'all'} test images (edgecnn optimize). Latency: one interleaved "
-            f"edgecnn-bench run over all {len(report['models'])} files, {runtime['name']} {runtime['version']}, "
-            f"threads: {report['threads']}, median of {bench['runs']} runs after {bench['warmup']} warm-up, on "
-            f"{machine}. Params and MACs: the Keras model, counted by edgecnn.zoo. (best) marks the variant "
-            f"`edgecnn optimize` chose (the fastest file within {builds[0].recipe['optimize']['budget']:g} point(s) of fp32's top-1).\n\n"
-            + markdown(rows, reference) + "\n" + claim + f"\n![accuracy against latency]({study}.png)\n")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    recipes = [Path("recipes") / f"{b.folder.name}.yaml" for b in builds]
-    made = provenance.record(out / f"{study}.md", make_command(study), [r for r in recipes if r.is_file()],
-                             provenance.PIPELINE)
-    text += "\n" + provenance.footer(made)
-    atomic_write(out / f"{study}.md", text.encode())
-    atomic_write(out / f"{study}.csv", to_csv(rows, reference).encode())
-    refresh(out / f"{study}.md")
-    plot(rows, out / f"{study}.png", f"{study}: top-1 against latency ({runtime['name']}, "
-                                      f"{report['threads']} threads, {cpu_name() or platform.machine()})")
-    return text
+            f"Top-1 on {bench['test_samples'] or 'all'} test images (edgecnn optimize). Latency: {latency}. "
+            f"Params and MACs: the Keras model, counted by edgecnn.zoo. (best) marks the variant `edgecnn optimize` "
+            f"chose (the fastest file within {first['shared']['optimize']['budget']:g} point(s) of fp32's top-1).\n\n")
+    if reference:
+        text += markdown(table, reference) + "\n" + headline(table, reference)[0]
+    else:
+        text += (markdown(table, table[0]).replace("latency vs vgg16", f"latency vs {table[0].model}")
+                 .replace("vgg16 / size", f"{table[0].model} / size")
+                 + f"\nNo vgg16 fp32 row yet: the headline (against VGG16) is computed once its row is made.\n")
+    said = verdicts(table)
+    text += ("\nWhat the table shows, computed from it:\n\n" + said) if said else ""
+    text += "\nEach model's row (reports/" + study + "/<model>.json: its figures, its files' digests and what made them):\n\n"
+    for model, row in sorted(have.items()):
+        mark = f"made by older code or recipe ({'; '.join(stale[model])})" if model in stale else "current"
+        text += f"- {model}: {row['date']}, {row['cpu']} ({row['cores']} cores), fingerprint {row['fingerprint']}: {mark}\n"
+    if missing:
+        text += (f"\nNot measured yet: {', '.join(missing)}. `{make_command(study)}` trains the models whose rows are "
+                 f"missing or stale (BUDGET_MIN=N: as many as fit in N minutes).\n")
+    return text + f"\n![accuracy against latency]({study}.png)\n", table

@@ -184,8 +184,8 @@ def main(argv=None):
 
 def write(report, base, render, command):
     """reports/<name>.json with every figure, .md with the table ending with what made it, and the record of
-    what made it (edgecnn/study/provenance.py: `command`, the modules it ran, the recipes whose builds it read,
-    with the pipeline's modules then); printed too, and rewritten where docs/ includes it."""
+    what made it (edgecnn/study/provenance.py: `command`, the modules it ran, the recipes whose builds it read
+    and the code their manifests recorded); printed too, and rewritten where docs/ includes it."""
     from edgecnn.artifacts import atomic_write
     from edgecnn.study import provenance
     from edgecnn.study.include import refresh
@@ -193,7 +193,8 @@ def write(report, base, render, command):
     base.parent.mkdir(exist_ok=True)
     atomic_write(base.with_suffix(".json"), (json.dumps(report, indent=1) + "\n").encode())
     recipes = provenance.recipes_in(report)
-    made = provenance.record(base.with_suffix(".md"), command, recipes, provenance.PIPELINE if recipes else ())
+    made = provenance.record(base.with_suffix(".md"), command, recipes,
+                             code=provenance.code_of([Path("build") / r.stem for r in recipes]) if recipes else None)
     text = render(report)
     atomic_write(base.with_suffix(".md"), (text + ("" if text.endswith("\n") else "\n") + "\n"
                                            + provenance.footer(made)).encode())

@@ -15,21 +15,16 @@ edgecnn/study/include.py puts that sentence under every docs block that includes
     python -m edgecnn.study.provenance [--check] [REPORT.md ...]
 """
 
-import ast
 import hashlib
-import io
 import json
 import os
 import platform
 import sys
 import time
-import tokenize
-from functools import lru_cache
 from pathlib import Path
 
 from edgecnn.artifacts import LIBRARIES, atomic_write, library_versions
-
-ROOT = Path(__file__).resolve().parents[2]          # the project: edgecnn/ is in it
+from edgecnn.sources import ROOT, changes, code_digest, modules  # noqa: F401  (code_digest: for the tests)
 SUFFIX = ".provenance.json"
 # what a study's builds ran in other processes (make -> python -m edgecnn ...): every module of these
 PIPELINE = ("edgecnn.data", "edgecnn.zoo", "edgecnn.train", "edgecnn.compress", "edgecnn.convert", "edgecnn.bench",
@@ -49,65 +44,6 @@ def cpu_name():
 def sidecar(report):
     report = Path(report)
     return report.with_name(report.stem + SUFFIX)
-
-
-def _code_text(source):
-    """The module's code as text without its docstrings, comments and blank lines: the same on every Python
-    version (node positions and comment tokens, not the syntax tree's dump, whose form changes between versions)."""
-    lines = source.splitlines()
-    try:
-        tree = ast.parse(source)
-        comments = [t.start for t in tokenize.generate_tokens(io.StringIO(source).readline) if t.type == tokenize.COMMENT]
-    except (SyntaxError, tokenize.TokenError, ValueError):
-        return source                                  # not Python we can read: all of it
-    for row, col in sorted(comments, reverse=True):
-        lines[row - 1] = lines[row - 1][:col].rstrip()
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
-                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)):
-            for row in range(body[0].lineno, body[0].end_lineno + 1):
-                lines[row - 1] = ""
-    return "\n".join(line for line in lines if line.strip())
-
-
-@lru_cache(maxsize=None)
-def _code_digest(path, mtime_ns, size):
-    return hashlib.sha256(_code_text(Path(path).read_text(encoding="utf-8")).encode()).hexdigest()[:16]
-
-
-def code_digest(path):
-    """A digest of a module's code: its syntax tree without docstrings; None when the file is gone."""
-    try:
-        st = Path(path).stat()
-    except OSError:
-        return None
-    return _code_digest(str(path), st.st_mtime_ns, st.st_size)
-
-
-def _package_files(names, root):
-    out = set()
-    for name in names:
-        path = root / Path(*name.split("."))
-        if path.is_dir():
-            out.update(p for p in path.rglob("*.py"))
-        elif path.with_suffix(".py").is_file():
-            out.add(path.with_suffix(".py"))
-    return out
-
-
-def modules(packages=(), root=ROOT):
-    """{path relative to root: code digest} of the edgecnn modules loaded in this process and of every module
-    of `packages` (dotted names: a package folder or a module)."""
-    files = set()
-    package = (ROOT / "edgecnn").resolve()
-    for module in list(sys.modules.values()):
-        path = getattr(module, "__file__", None)
-        if path and Path(path).resolve().is_relative_to(package):
-            files.add(root / Path(path).resolve().relative_to(ROOT))
-    files |= _package_files(packages, root)
-    return {p.relative_to(root).as_posix(): code_digest(p) for p in sorted(files) if "__pycache__" not in p.parts}
 
 
 def recipe_digest(path):
@@ -139,16 +75,59 @@ def invoked(module, argv=None):
     return " ".join(["python", "-m", module, *map(str, sys.argv[1:] if argv is None else argv)])
 
 
-def record(report, command, recipes=(), packages=(), root=ROOT):
-    """Write reports/<name>.provenance.json beside `report` (its .md); returns the record. recipes: paths of the
-    recipes the command built; packages: what it ran in other processes (PIPELINE for a study)."""
-    made = {"report": Path(report).name, "command": command, "date": time.strftime("%Y-%m-%d"),
+def build_code(folder):
+    """{module: digest} of the code that made a build folder's artifacts, from its manifest (each artifact records
+    the modules its command ran); a module made in steps by different code has a list of digests. None when the
+    manifest is missing or predates that record."""
+    try:
+        entries = json.loads((Path(folder) / "manifest.json").read_text())["artifacts"].values()
+        recorded = [e["code"] for e in entries]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    merged = {}
+    for code in recorded:
+        for name, digest in code.items():
+            merged.setdefault(name, set()).add(digest)
+    return {name: min(d) if len(d) == 1 else sorted(d) for name, d in sorted(merged.items())}
+
+
+def code_of(builds, packages=PIPELINE):
+    """The code that made these build folders: their manifests' records, or, for a build whose manifest predates
+    them, the modules of `packages` as they are now."""
+    merged, fallback = {}, False
+    for folder in builds:
+        code = build_code(folder)
+        if code is None:
+            fallback = True
+            continue
+        for name, digest in code.items():
+            have = merged.get(name)
+            both = {*([have] if isinstance(have, str) else have or []), *([digest] if isinstance(digest, str) else digest)}
+            merged[name] = min(both) if len(both) == 1 else sorted(both)
+    if fallback:
+        for name, digest in modules(packages, loaded=False).items():
+            merged.setdefault(name, digest)
+    return merged
+
+
+def describe(command, recipes=(), packages=(), root=ROOT, code=None, loaded=True):
+    """What made a set of figures: the command, date, machine, runtimes, the modules (those loaded here, those of
+    `packages` as they are now, and `code`, {module: digest} recorded when something it read was made, e.g.
+    code_of(build folders), which takes precedence; loaded=False: not the modules loaded here) and the recipes'
+    digests, with their fingerprint."""
+    made = {"command": command, "date": time.strftime("%Y-%m-%d"),
             "cpu": cpu_name() or platform.processor() or "?", "cores": len(os.sched_getaffinity(0)),
             "python": platform.python_version(),
             "runtimes": {name: v for name, v in library_versions().items() if v},
-            "modules": modules(packages, root),
+            "modules": {**modules(packages, root, loaded), **(code or {})},
             "recipes": {_relative(r, root): recipe_digest(r) for r in sorted(map(str, recipes))}}
     made["fingerprint"] = fingerprint(made)
+    return made
+
+
+def record(report, command, recipes=(), packages=(), root=ROOT, code=None):
+    """Write reports/<name>.provenance.json beside `report` (its .md): describe(...) of what made it; returns it."""
+    made = {"report": Path(report).name, **describe(command, recipes, packages, root, code)}
     atomic_write(sidecar(report), (json.dumps(made, indent=1, sort_keys=True) + "\n").encode())
     return made
 
@@ -174,19 +153,18 @@ def stale(report, root=ROOT):
     path = sidecar(report)
     try:
         made = json.loads(path.read_text())
-        recorded_modules, recorded_recipes = dict(made["modules"]), dict(made["recipes"])
+        return changed_since(made, root)
     except FileNotFoundError:
         return ["no record of the code and recipes that made it"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return [f"its record {path.name} is damaged"]
-    changed, gone = [], []
-    for name, digest in sorted(recorded_modules.items()):
-        now = code_digest(root / name)
-        if now is None:
-            gone.append(name)
-        elif now != digest:
-            changed.append(name)
-    for name, digest in sorted(recorded_recipes.items()):
+
+
+def changed_since(made, root=ROOT):
+    """The reasons a record (its "modules" and "recipes") no longer holds for today's code and recipes; []
+    when it does. KeyError, TypeError or AttributeError when the record is not one."""
+    changed, gone = changes(dict(made["modules"]), root)
+    for name, digest in sorted(dict(made["recipes"]).items()):
         recipe = Path(name) if Path(name).is_absolute() else root / name
         if not recipe.is_file():
             gone.append(name)
@@ -196,8 +174,8 @@ def stale(report, root=ROOT):
                 changed.append(name)
         except Exception as e:                       # noqa: BLE001 (a recipe that no longer validates)
             changed.append(f"{name} (it no longer loads: {e})")
-    reasons = [f"changed since: {', '.join(changed)}"] if changed else []
-    return reasons + ([f"gone since: {', '.join(gone)}"] if gone else [])
+    reasons = [f"changed since: {', '.join(sorted(changed))}"] if changed else []
+    return reasons + ([f"gone since: {', '.join(sorted(gone))}"] if gone else [])
 
 
 def command_of(report):

@@ -1,0 +1,78 @@
+"""A study's results kept per model, so that a study completes over several runs: reports/<study>/<model>.json.
+
+Each row file holds one model's figures (per variant: parameters, MACs, size, top-1, median latency), the
+digests of the files they were measured on, the recipe sections the study shares, and the record of what made
+them (edgecnn/study/provenance.py): the date, machine and runtimes, the recipe's digest, and the code its build
+ran as the build's manifest recorded it. A row is current while that record holds for today's code and recipe;
+otherwise it is stale (made by older code or another recipe) and the next run of the study makes it again.
+A row file that does not read as one is damaged: named, ignored and made again.
+"""
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from edgecnn.artifacts import atomic_write, sha256_file
+from edgecnn.study import provenance
+from edgecnn.study.table import Row
+
+MEASURED = ("edgecnn.bench", "edgecnn.zoo")    # what measures a build for its row: the bench, the MAC count
+SHARED = ("dataset", "train", "calibration", "convert", "bench", "optimize")   # the same for every model of a study
+
+
+def folder(study, out="reports"):
+    return Path(out) / study
+
+
+def path_of(study, model, out="reports"):
+    return folder(study, out) / f"{model}.json"
+
+
+def write(study, build, measured, out="reports", command=None):
+    """The row file of one build (compare.Build): `measured` its Row objects; returns the row as written."""
+    recipe = Path("recipes") / f"{build.folder.name}.yaml"
+    made = provenance.describe(command or f"make compare STUDY={study}", [recipe] if recipe.is_file() else [],
+                               MEASURED, code=provenance.code_of([build.folder]), loaded=False)
+    row = {"study": study, "model": build.model, "build": build.folder.as_posix(),
+           "shared": {s: build.recipe.get(s) for s in SHARED},
+           "files": {v: sha256_file(build.file(v)) for v in build.variants()},
+           "rows": [asdict(r) for r in measured], **made}
+    atomic_write(path_of(study, build.model, out), (json.dumps(row, indent=1, sort_keys=True) + "\n").encode())
+    return row
+
+
+def read(path):
+    """(row, None) for a readable row file, (None, why) for a damaged one."""
+    try:
+        row = json.loads(Path(path).read_text())
+        row["rows"] = [Row(**r) for r in row["rows"]]
+        if not row["rows"] or not isinstance(row["files"], dict) or not isinstance(row["shared"], dict):
+            raise ValueError("it has no rows")
+        provenance.changed_since(row)                # raises when its record is not one
+        str(row["date"]), str(row["model"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        return None, f"{type(e).__name__}: {e}"
+    return row, None
+
+
+def load(study, out="reports", warn=print):
+    """{model: row} of every readable row file of the study, each with "stale": the reasons it no longer holds
+    ([] when current). A damaged file is named through `warn` and left out (the next run makes it again)."""
+    rows = {}
+    for path in sorted(folder(study, out).glob("*.json")):
+        row, why = read(path)
+        if row is None:
+            warn(f"edgecnn: warning: {path} is damaged ({why}); it is ignored and made again by the next "
+                 f"`make compare STUDY={study}`.")
+            continue
+        row["stale"] = provenance.changed_since(row)
+        rows[row["model"]] = row
+    return rows
+
+
+def up_to_date(row, build):
+    """Whether a row was measured on the build's files as they are now."""
+    try:
+        return row["files"] == {v: sha256_file(build.file(v)) for v in build.variants()}
+    except OSError:
+        return False

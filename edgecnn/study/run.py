@@ -1,0 +1,136 @@
+"""`make compare [STUDY=long] [MODELS="..."] [BUDGET_MIN=N] [QUICK=1]`: a study built over as many runs as it needs.
+
+One run at a time per study (reports/<study>/.lock; a second is refused, naming the first). It builds, through
+Make, the models whose rows (reports/<study>/<model>.json, study/rows.py) are missing, damaged or stale: a stale
+row's model is trained again (make -W on its train stage), since its figures came from older code or another
+recipe. Models whose cost is unknown go first, then the others by their measured epoch time
+(reports/epoch_time.json), so a budget spends itself on as many rows as it can. With a budget the build is
+stopped when it runs out (an interrupted training resumes from its last epoch next run). Then the report is
+written from every row that exists (edgecnn compare).
+
+    python -m edgecnn.study.run --study long [--models "vgg16 lenet5"] [--budget-min 150] [--jobs 2]
+"""
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from edgecnn import lock
+from edgecnn.errors import UserError
+from edgecnn.study import rows
+from edgecnn.study.compare import compare, make_command
+
+
+def study_models(study):
+    return sorted(p.stem[len(study) + 1:] for p in Path("recipes").glob(f"{study}_*.yaml"))
+
+
+def by_cost(models):
+    """Models without a measured epoch time first (by name), then the others cheapest first."""
+    try:
+        cost = {r["model"]: r["epoch_min"] for r in json.loads(Path("reports/epoch_time.json").read_text())["rows"]
+                if not r.get("options")}
+    except (OSError, ValueError, KeyError, TypeError):
+        cost = {}
+    return sorted(models, key=lambda m: (m in cost, cost.get(m, 0), m))
+
+
+def make_command_line(study, todo, stale, jobs):
+    venv = Path(sys.prefix)          # this interpreter's environment is set up: make must not redo it
+    argv = ["make", "--no-print-directory", "-k", f"-j{jobs}", f"VENV={venv}", "-o", f"{venv}/.installed"]
+    argv += ["--output-sync=target"] if jobs > 1 else []
+    for m in stale:                  # its files are as old as its row: train it again, and all that follows
+        argv += ["-W", f"build/{study}_{m}/stages/train.json"]
+    return argv + [f"build/{study}_{m}/best.tflite" for m in todo]
+
+
+def run_make(argv, seconds):
+    """Run make in its own process group; (exit status, whether the budget stopped it)."""
+    proc = subprocess.Popen(argv, start_new_session=True)
+    try:
+        return proc.wait(timeout=seconds), False
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        return proc.returncode, True
+
+
+def finished(study, model):
+    """Whether make says build/<study>_<model>/best.tflite is up to date (a stopped build is not)."""
+    target = f"build/{study}_{model}/best.tflite"
+    return Path(target).is_file() and subprocess.call(["make", "-q", "-o", f"{Path(sys.prefix)}/.installed",
+                                                       f"VENV={Path(sys.prefix)}", target],
+                                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0
+
+
+def run(study, models=None, budget_min=None, jobs=1, say=print):
+    """Build what the study's rows lack within the budget, then write the report; the exit status."""
+    every = study_models(study)
+    if not every:
+        raise UserError(f"there are no recipes/{study}_*.yaml: a study is the recipes named <study>_<model> "
+                        f"(compare, quick or long).")
+    unknown = [m for m in models or [] if m not in every]
+    if unknown:
+        raise UserError(f"MODELS: {unknown[0]} is not in the study (no recipes/{study}_{unknown[0]}.yaml); its "
+                        f"models are {' '.join(every)}.")
+    if budget_min is not None and budget_min <= 0:
+        raise UserError(f"BUDGET_MIN={budget_min:g}: give the minutes this run may spend, a number above 0.")
+    start = time.monotonic()
+    with lock.held(rows.folder(study), make_command(study), why="two runs would build and write one study"):
+        have = rows.load(study, warn=lambda line: print(line, file=sys.stderr))
+        wanted = models or every
+        todo = by_cost([m for m in wanted if m not in have or have[m]["stale"]])
+        stale = [m for m in todo if m in have]
+        stopped, status = False, 0
+        if todo:
+            say(f"{study}: {len(wanted) - len(todo)} of {len(wanted)} rows current; building {' '.join(todo)}"
+                + (f" ({', '.join(stale)}: stale, trained again)" if stale else "")
+                + (f" within {budget_min:g} min" if budget_min else ""))
+            seconds = None if budget_min is None else budget_min * 60 - (time.monotonic() - start)
+            status, stopped = run_make(make_command_line(study, todo, stale, jobs), seconds)
+        done = [m for m in todo if finished(study, m)]        # a stopped or failed build gives no row
+        if stopped:
+            left = [m for m in todo if m not in done]
+            if not done:
+                print(f"edgecnn: error: BUDGET_MIN={budget_min:g} was too small for even one model: the build of "
+                      f"{study}_{left[0]} was stopped after {budget_min:g} min (its training resumes from its last "
+                      f"epoch next run); the report holds the {len(have)} row(s) that exist.", file=sys.stderr)
+                status = 2
+            else:
+                say(f"{study}: the budget of {budget_min:g} min ran out; {len(done)} row(s) made, {len(left)} left "
+                    f"({' '.join(left)}): run `{make_command(study)}` again to go on.")
+                status = 0
+        elif status:
+            print(f"edgecnn: error: make could not build {' '.join(m for m in todo if m not in done)} (see above); "
+                  f"the report holds the rows that exist.", file=sys.stderr)
+            status = 1
+        if have or done:
+            compare(study, "build", "reports", skip={m for m in todo if m not in done})
+        return status
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m edgecnn.study.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--study", default="compare")
+    parser.add_argument("--models", default="", help="space-separated: those of the study's models only")
+    parser.add_argument("--budget-min", type=float, default=None, help="stop building after this many minutes")
+    parser.add_argument("--jobs", type=int, default=1, help="builds at a time (make -j)")
+    args = parser.parse_args(argv)
+    try:
+        return run(args.study, args.models.split() or None, args.budget_min, args.jobs)
+    except UserError as e:
+        print(f"edgecnn: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
