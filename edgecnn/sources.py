@@ -68,15 +68,21 @@ def _package_files(names, root):
 def modules(packages=(), root=ROOT, loaded=True):
     """{path relative to root: code digest} of the edgecnn modules loaded in this process (loaded=False: not
     those) and of every module of `packages` (dotted names: a package folder or a module)."""
-    files = set()
-    package = (ROOT / "edgecnn").resolve()
-    for module in list(sys.modules.values()) if loaded else []:
-        path = getattr(module, "__file__", None)
-        if path and Path(path).resolve().is_relative_to(package):
-            files.add(root / Path(path).resolve().relative_to(ROOT))
-    files |= _package_files(packages, root)
-    names = {p: p.relative_to(root).as_posix() for p in files if "__pycache__" not in p.parts}
-    return {name: code_digest(p) for p, name in sorted(names.items()) if name not in NO_FIGURES}
+    files = [getattr(m, "__file__", None) for m in list(sys.modules.values())] if loaded else []
+    return digests([f for f in files if f] + sorted(_package_files(packages, root)), root)
+
+
+def digests(paths, root=ROOT):
+    """{path relative to root: code digest} of the files among `paths` that are edgecnn modules (another
+    process's loaded modules, say), less NO_FIGURES."""
+    bases = {ROOT.resolve(), Path(root).resolve()}       # a module here, or its copy in another project
+    names = set()
+    for path in paths:
+        path = Path(path).resolve()
+        base = next((b for b in bases if path.is_relative_to(b / "edgecnn")), None)
+        if base and "__pycache__" not in path.parts and path.suffix == ".py":
+            names.add(path.relative_to(base).as_posix())
+    return {name: code_digest(root / name) for name in sorted(names) if name not in NO_FIGURES}
 
 
 def changes(recorded, root=ROOT):

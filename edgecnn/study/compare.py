@@ -88,16 +88,31 @@ def _shared(builds, section):
     return first
 
 
+# edgecnn-bench run as `python -m edgecnn.bench`, and then the files of the modules it loaded written out: the
+# code that measured the files, for the rows' record
+_RECORDING = ("import json, runpy, sys\n"
+              "out = sys.argv.pop(1)\n"
+              "try:\n"
+              "    runpy.run_module('edgecnn.bench', run_name='__main__', alter_sys=True)\n"
+              "finally:\n"
+              "    with open(out, 'w') as f:\n"
+              "        json.dump([getattr(m, '__file__', None) for m in list(sys.modules.values())], f)\n")
+
+
 def bench_all(builds, json_path):
-    """One edgecnn-bench run over every build's files, interleaved, in a process without TensorFlow."""
+    """One edgecnn-bench run over every build's files, interleaved, in a process without TensorFlow; its
+    report, with "modules": {module: digest} of the edgecnn code that ran in it."""
+    from edgecnn.sources import digests
+
     cfg = builds[0].recipe["bench"]
     files = [str(b.file(v)) for b in builds for v in b.variants()]
-    argv = [sys.executable, "-m", "edgecnn.bench", *files, "--threads", str(cfg["threads"]),
+    loaded = Path(json_path).with_suffix(".modules.json")
+    argv = [sys.executable, "-c", _RECORDING, str(loaded), *files, "--threads", str(cfg["threads"]),
             "--runs", str(cfg["runs"]), "--warmup", str(cfg["warmup"]), "--json", str(json_path), "--quiet"]
     status = subprocess.call(argv)
     if status:
         raise UserError(f"the benchmark of the study's {len(files)} files failed (exit {status}); see above.")
-    return read_json(json_path)
+    return {**read_json(json_path), "modules": digests(p for p in read_json(loaded) if p)}
 
 
 def size_of(build, classes):
@@ -199,7 +214,7 @@ def measure_builds(study, root, out, warn, skip=()):
     now = {}
     for b in fresh:
         now[b.model] = measure(b, measured)
-        have[b.model] = {**rows.write(study, b, now[b.model], out), "stale": []}
+        have[b.model] = {**rows.write(study, b, now[b.model], report["modules"], out), "stale": []}
         have[b.model]["rows"] = now[b.model]
     for b in again:
         now[b.model] = [Row(**{**asdict(r), "median_ms": measured[str(b.file(r.variant))]["latency_ms"]["median"]})

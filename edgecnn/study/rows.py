@@ -13,10 +13,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 from edgecnn.artifacts import atomic_write, sha256_file
+from edgecnn.sources import modules
 from edgecnn.study import provenance
 from edgecnn.study.table import Row
 
-MEASURED = ("edgecnn.bench", "edgecnn.zoo")    # what measures a build for its row: the bench, the MAC count
 SHARED = ("dataset", "train", "calibration", "convert", "bench", "optimize")   # the same for every model of a study
 
 
@@ -28,11 +28,14 @@ def path_of(study, model, out="reports"):
     return folder(study, out) / f"{model}.json"
 
 
-def write(study, build, measured, out="reports", command=None):
-    """The row file of one build (compare.Build): `measured` its Row objects; returns the row as written."""
+def write(study, build, measured, bench_code, out="reports", command=None):
+    """The row file of one build (compare.Build): `measured` its Row objects, `bench_code` the {module: digest}
+    of the benchmark run that measured them; returns the row as written. Its code: what the build's manifest
+    recorded, the benchmark's, and the zoo's modules that counted parameters and MACs here."""
     recipe = Path("recipes") / f"{build.folder.name}.yaml"
+    counted = {name: d for name, d in modules().items() if name.startswith("edgecnn/zoo/")}
     made = provenance.describe(command or f"make compare STUDY={study}", [recipe] if recipe.is_file() else [],
-                               MEASURED, code=provenance.code_of([build.folder]), loaded=False)
+                               code={**counted, **bench_code, **provenance.code_of([build.folder])}, loaded=False)
     row = {"study": study, "model": build.model, "build": build.folder.as_posix(),
            "shared": {s: build.recipe.get(s) for s in SHARED},
            "files": {v: sha256_file(build.file(v)) for v in build.variants()},
