@@ -310,9 +310,11 @@ software-gpu:
 #   gpu-check-delegate  GPU_CHECK's fp32, fp16 and int8 files on LiteRT's GPU accelerator against its CPU
 #                       path; without a hardware GPU on SwiftShader (what runs there, not its speed).
 #                       TensorFlow-free: `python -m edgecnn.bench.gpu_check` runs it where only the bench is.
-#                       GPU_SAMPLES=N: top-1 on the first N test images (default all)
+#                       GPU_SAMPLES=N: top-1 on the first N test images (default all); GPU_REPORT=reports/
+#                       gpu_check_<gpu>.md: the table written as a report with its record (edgecnn/study/gpu_report.py)
 GPU_CHECK ?= build/$(DEMO)
 GPU_SAMPLES ?=
+GPU_REPORT ?=
 gpu-check: gpu-check-training gpu-check-delegate
 
 gpu-check-training: setup data
@@ -323,6 +325,8 @@ gpu-check-delegate: setup
 	$(MAKE) --no-print-directory $(addprefix $(GPU_CHECK)/,fp32.tflite fp16.tflite int8.tflite testset.npz)
 	$(PY) -m edgecnn.bench.gpu_check $(addprefix $(GPU_CHECK)/,fp32.tflite fp16.tflite int8.tflite) \
 	  --data $(GPU_CHECK)/testset.npz $(if $(GPU_SAMPLES),--samples $(GPU_SAMPLES)) --json $(GPU_CHECK)/gpu_check.json
+	$(if $(GPU_REPORT),$(PY) -m edgecnn.study.gpu_report $(GPU_CHECK)/gpu_check.json --out $(GPU_REPORT) \
+	  --command "make gpu-check-delegate GPU_CHECK=$(GPU_CHECK)$(if $(GPU_SAMPLES), GPU_SAMPLES=$(GPU_SAMPLES)) GPU_REPORT=$(GPU_REPORT)")
 
 # What LiteRT's GPU accelerator takes of every zoo model (32x32x1; edge models also 224x224x3; fp32, fp16, int8)
 # and what it computes against the CPU path: reports/gpu_coverage.md, included in docs/gpu.md. On SwiftShader
@@ -336,11 +340,7 @@ gpu-coverage: setup
 transfer: setup data
 	$(MAKE) --no-print-directory build/transfer_scratch/int8.tflite build/transfer_finetune/int8.tflite \
 	  build/transfer_finetune/testset.npz
-	@mkdir -p reports
-	$(PY) -m edgecnn.bench build/transfer_scratch/int8.tflite build/transfer_finetune/int8.tflite \
-	  --data build/transfer_finetune/testset.npz --runs 100 --json reports/transfer.json | tee build/transfer.txt
-	@{ echo '```'; cat build/transfer.txt; echo '```'; } > reports/transfer.md
-	@$(PY) -m edgecnn.study.include
+	$(PY) -m edgecnn.study.transfer
 
 # docs/ includes the generated tables of reports/ (edgecnn/study/include.py); every command that writes a
 # report rewrites its blocks, and this rewrites them all

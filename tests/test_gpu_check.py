@@ -329,3 +329,33 @@ def test_edgecnn_models_gpu_compiles_the_fp16_file_on_litert(monkeypatch):
     _software_gpu(monkeypatch)
     row = table("lenet5", gpu=True).splitlines()[1]
     assert row.startswith("lenet5") and row.endswith("  yes"), row
+
+
+def test_the_gpu_report_is_the_checks_json_as_a_table_with_its_record(tmp_path, monkeypatch):
+    """edgecnn/study/gpu_report.py: what gpu_check --json wrote, rendered with its latencies (a hardware GPU), a file
+    that could not be measured named, the verdict counted, and the record of what made it."""
+    import json
+
+    from edgecnn.study import gpu_report
+
+    monkeypatch.chdir(tmp_path)
+    row = {"path": "a/fp32.tflite", "fully_on_gpu": True, "gpu_adapter": "NVIDIA H100 80GB HBM3, backend=Vulkan",
+           "software": False, "left_to_cpu": {}, "caveat": None, "gpu_median_ms": 1.2, "cpu_median_ms": 0.3,
+           "gpu": {"accuracy": {"samples": 10000}}, "gpu_top1": 0.9098, "cpu_top1": 0.91, "diff_points": -0.02,
+           "passed": True}
+    (tmp_path / "check.json").write_text(json.dumps({"gpu": "GPU 0: NVIDIA H100", "software": False,
+                                                     "runtime": "litert 2.3.0", "threads": 2, "rows": [
+        row, {"path": "a/int8.tflite", "error": "a/int8.tflite does not exist", "passed": False}]}))
+    gpu_report.write(tmp_path / "check.json", tmp_path / "reports" / "gpu_check_h100.md", "make gpu-check-delegate X")
+    text = (tmp_path / "reports" / "gpu_check_h100.md").read_text()
+    assert text.startswith("`make gpu-check-delegate X` on ") and "top-1 on 10,000 labelled images: GPU GPU 0: " \
+        "NVIDIA H100; litert 2.3.0; LiteRT's GPU adapter: NVIDIA H100 80GB HBM3, backend=Vulkan" in text
+    assert "| a/fp32.tflite | yes | none | 1.200 | 0.300 | 4.00 | 90.98 % | 91.00 % | -0.02 pts | yes |" in text
+    assert "- a/int8.tflite: not measured: a/int8.tflite does not exist" in text
+    assert "1 of 2 files ran whole on the GPU with top-1 within 0.2 points of the CPU path." in text
+    made = json.loads((tmp_path / "reports" / "gpu_check_h100.provenance.json").read_text())
+    assert made["command"] == "make gpu-check-delegate X" and "edgecnn/bench/gpu_check.py" in made["modules"]
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(SystemExit, match=r"gpu-report: .*bad.json is not what gpu_check --json writes \('rows'\); "
+                                         r"run `make gpu-check-delegate` first."):
+        gpu_report.write(tmp_path / "bad.json", tmp_path / "reports" / "x.md", "c")

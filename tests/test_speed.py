@@ -359,3 +359,37 @@ def test_the_epoch_time_measures_training_steps_at_the_study_budget(tmp_path, mo
     assert "resnet152 is not a zoo model" in err[0] and "--steps must be at least 1" in err[1]
     assert "--option takes MODEL.KEY=VALUE" in err[2] and "has no option 'depth'" in err[3]
     assert "which this run does not time" in err[4] and "counted for all of Fashion-MNIST only" in err[5]
+
+
+def test_the_transfer_report_is_the_pairs_measured_top1_and_their_curves(tmp_path, monkeypatch, tiny_models):
+    """edgecnn/study/transfer.py on two builds made of the same untrained int8 file: each row's top-1 is the
+    benchmark's, the difference theirs, the curves read from each build's history.json, and the record written."""
+    from edgecnn.study import transfer
+
+    monkeypatch.chdir(tmp_path)
+    base = {"model": {"name": "mobilenet_v2", "options": {"alpha": 0.35}},
+            "dataset": {"classes": [5, 6, 7, 8, 9], "samples_per_class": 50},
+            "train": {"epochs": 30, "optimizer": "adam", "learning_rate": 0.003, "schedule": "cosine"}}
+    finetune = {**base, "model": {**base["model"], "weights": "build/transfer_pretrain/model.keras"},
+                "train": {**base["train"], "learning_rate": 0.01, "freeze_backbone_epochs": 5,
+                          "fine_tune_learning_rate": 0.001}}
+    for name, recipe in (("transfer_scratch", base), ("transfer_finetune", finetune), ("transfer_pretrain", base)):
+        folder = tmp_path / "build" / name
+        folder.mkdir(parents=True)
+        (folder / "recipe.json").write_text(json.dumps(recipe))
+        (folder / "history.json").write_text(json.dumps([{"epoch": e, "val_accuracy": e / 100} for e in range(1, 31)]))
+        shutil.copy(tiny_models[1]["int8"], folder / "int8.tflite")
+    (tmp_path / "build" / "transfer_finetune" / "testset.npz").write_bytes(labelled_set(40))
+    assert transfer.main(["--runs", "3"]) == 0
+    report = json.loads((tmp_path / "reports" / "transfer.json").read_text())
+    top1 = {m["path"].split("/")[1]: m["accuracy"]["top1"] for m in report["bench"]["models"]}
+    md = (tmp_path / "reports" / "transfer.md").read_text()
+    assert cells(md, "`transfer_scratch`") == ["`transfer_scratch`", "random weights",
+                                               "30 epochs, Adam 0.003 (cosine), every layer",
+                                               f"{100 * top1['transfer_scratch']:.2f} %"]
+    assert cells(md, "`transfer_finetune`")[1:3] == [
+        "`transfer_pretrain`", "5 epochs classifier alone at 0.01, then 25 epochs every layer but batch-norm at 0.001"]
+    assert f"Transfer is **{100 * (top1['transfer_finetune'] - top1['transfer_scratch']):+.2f} points**" in md
+    assert "Validation accuracy of `transfer_scratch` at epochs 1, 5, 10, 15, 20, 25, 30: 1.0, 5.0, 10.0, 15.0, " \
+           "20.0, 25.0, 30.0 %." in md and "The source, `transfer_pretrain`, ended at validation accuracy 30.0 %" in md
+    assert "top-1 accuracy" in md and (tmp_path / "reports" / "transfer.provenance.json").is_file()

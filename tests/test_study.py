@@ -119,6 +119,7 @@ def test_compare_measures_a_study_in_one_run_and_writes_the_reports(tmp_path, ti
     one interleaved benchmark, params and MACs from the zoo, top-1 from optimize.json, reports written."""
     import shutil
 
+    from edgecnn.sources import modules
     from edgecnn.study.compare import compare
 
     _, paths = tiny_models
@@ -135,6 +136,9 @@ def test_compare_measures_a_study_in_one_run_and_writes_the_reports(tmp_path, ti
             {"variant": "fp32", "top1": 0.91}, {"variant": "fp16", "top1": 0.91}, {"variant": "int8", "top1": 0.9}]}))
         for variant, source in (("fp32", "fp32"), ("fp16", "fp32"), ("int8", "int8")):
             shutil.copy(paths[source], folder / f"{variant}.tflite")
+        if model == "vgg16":        # what its build's commands ran, as a manifest records it; mobilenet_v2 has none
+            (folder / "manifest.json").write_text(json.dumps({"artifacts": {"fp32.tflite": {"code": modules(
+                ("edgecnn.train",), loaded=False)}}}))
     reports = tmp_path / "reports"
     text = compare("t", tmp_path / "build", reports)
     assert "# Study `t`: 2 of 2 models on fashion_mnist" in text
@@ -159,8 +163,12 @@ def test_compare_measures_a_study_in_one_run_and_writes_the_reports(tmp_path, ti
     assert vgg["files"] == {v: sha256_file(tmp_path / "build" / "t_vgg16" / f"{v}.tflite") for v in ("fp32", "fp16", "int8")}
     assert [(r["variant"], r["median_ms"]) for r in vgg["rows"]] == [(r["variant"], float(r["median_ms"]))
                                                                      for r in table[:3]]
-    assert "edgecnn/bench/measure.py" in vgg["modules"] and len(vgg["fingerprint"]) == 12
+    assert {"edgecnn/bench/measure.py", "edgecnn/train/fit.py", "edgecnn/zoo/macs.py"} <= set(vgg["modules"])
+    assert "edgecnn/convert/converter.py" not in vgg["modules"] and len(vgg["fingerprint"]) == 12
     assert f"- vgg16: {vgg['date']}, {vgg['cpu']} ({vgg['cores']} cores), fingerprint {vgg['fingerprint']}: current" in text
+    assert f"fingerprint {json.loads((reports / 't' / 'mobilenet_v2.json').read_text())['fingerprint']}: made by " \
+           f"older code or recipe (made from {tmp_path / 'build' / 't_mobilenet_v2'}, built before builds recorded " \
+           f"their code (build it again))" in text
 
     # a row made by older code is marked; a damaged one is named, ignored and made again from its build
     module = next(iter(vgg["modules"]))

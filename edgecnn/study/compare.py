@@ -214,7 +214,8 @@ def measure_builds(study, root, out, warn, skip=()):
     now = {}
     for b in fresh:
         now[b.model] = measure(b, measured)
-        have[b.model] = {**rows.write(study, b, now[b.model], report["modules"], out), "stale": []}
+        written = rows.write(study, b, now[b.model], report["modules"], out)
+        have[b.model] = {**written, "stale": provenance.changed_since(written)}
         have[b.model]["rows"] = now[b.model]
     for b in again:
         now[b.model] = [Row(**{**asdict(r), "median_ms": measured[str(b.file(r.variant))]["latency_ms"]["median"]})
@@ -243,7 +244,7 @@ def compare(study, root="build", out="reports", warn=None, skip=()):
         for name, digest in row["modules"].items():
             code.setdefault(name, digest)
     made = provenance.record(out / f"{study}.md", make_command(study), [r for r in recipes if r.is_file()], (),
-                             code=code)
+                             code=code, unrecorded=[u for row in have.values() for u in row.get("unrecorded", [])])
     text += "\n" + provenance.footer(made)
     reference = _reference(table)
     atomic_write(out / f"{study}.md", text.encode())

@@ -193,8 +193,7 @@ def write(report, base, render, command):
     base.parent.mkdir(exist_ok=True)
     atomic_write(base.with_suffix(".json"), (json.dumps(report, indent=1) + "\n").encode())
     recipes = provenance.recipes_in(report)
-    made = provenance.record(base.with_suffix(".md"), command, recipes,
-                             code=provenance.code_of([Path("build") / r.stem for r in recipes]) if recipes else None)
+    made = provenance.record(base.with_suffix(".md"), command, recipes, builds=[Path("build") / r.stem for r in recipes])
     text = render(report)
     atomic_write(base.with_suffix(".md"), (text + ("" if text.endswith("\n") else "\n") + "\n"
                                            + provenance.footer(made)).encode())

@@ -3,9 +3,10 @@
 A report writer records, beside reports/<name>.md, reports/<name>.provenance.json: the command, the date,
 the CPU, Python and the runtimes' versions, and a fingerprint of what made the figures:
 
-- the edgecnn modules the command ran: those loaded in its process, and for a study built through Make
-  the modules of the pipeline's stages (PIPELINE), each as a digest of its code without docstrings,
-  comments and blank lines (an edit of those changes no figure);
+- the edgecnn modules the command ran: those loaded in its process, and for figures read from build folders
+  the modules their manifests recorded for each artifact (a build made before that record is named as such,
+  and its report is stale until it is built again), each as a digest of its code without docstrings,
+  comments and blank lines (an edit of those changes no figure; edgecnn/sources.py);
 - the recipes it built, each as a digest of the recipe as validated (bases merged, defaults filled in).
 
 `stale(report)` compares that record with the code and recipes as they are now and names what changed;
@@ -25,11 +26,8 @@ from pathlib import Path
 
 from edgecnn.artifacts import LIBRARIES, atomic_write, library_versions
 from edgecnn.sources import ROOT, changes, code_digest, modules  # noqa: F401  (code_digest: for the tests)
+
 SUFFIX = ".provenance.json"
-# what a study's builds ran in other processes (make -> python -m edgecnn ...): every module of these
-PIPELINE = ("edgecnn.data", "edgecnn.zoo", "edgecnn.train", "edgecnn.compress", "edgecnn.convert", "edgecnn.bench",
-            "edgecnn.recipe", "edgecnn.schema", "edgecnn.variants", "edgecnn.measure", "edgecnn.check",
-            "edgecnn.artifacts", "edgecnn.tf", "edgecnn.cli")
 
 
 def cpu_name():
@@ -66,7 +64,8 @@ def recipes_in(report, root=ROOT):
 
 def fingerprint(record):
     """One digest of everything that made the figures: the modules' and the recipes' digests."""
-    what = {"modules": record["modules"], "recipes": record["recipes"]}
+    what = {"modules": record["modules"], "recipes": record["recipes"],
+            **({"unrecorded": record["unrecorded"]} if record.get("unrecorded") else {})}
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -91,43 +90,45 @@ def build_code(folder):
     return {name: min(d) if len(d) == 1 else sorted(d) for name, d in sorted(merged.items())}
 
 
-def code_of(builds, packages=PIPELINE):
-    """The code that made these build folders: their manifests' records, or, for a build whose manifest predates
-    them, the modules of `packages` as they are now."""
-    merged, fallback = {}, False
+def code_of(builds):
+    """(code, unrecorded): {module: digest} of the code that made these build folders, from their manifests, and
+    the folders whose manifest predates that record (what made them is not known; their reports say so)."""
+    merged, unrecorded = {}, []
     for folder in builds:
         code = build_code(folder)
         if code is None:
-            fallback = True
+            unrecorded.append(Path(folder).as_posix())
             continue
         for name, digest in code.items():
             have = merged.get(name)
             both = {*([have] if isinstance(have, str) else have or []), *([digest] if isinstance(digest, str) else digest)}
             merged[name] = min(both) if len(both) == 1 else sorted(both)
-    if fallback:
-        for name, digest in modules(packages, loaded=False).items():
-            merged.setdefault(name, digest)
-    return merged
+    return merged, unrecorded
 
 
-def describe(command, recipes=(), packages=(), root=ROOT, code=None, loaded=True):
+def describe(command, recipes=(), packages=(), root=ROOT, code=None, loaded=True, builds=(), unrecorded=()):
     """What made a set of figures: the command, date, machine, runtimes, the modules (those loaded here, those of
     `packages` as they are now, and `code`, {module: digest} recorded when something it read was made, e.g.
-    code_of(build folders), which takes precedence; loaded=False: not the modules loaded here) and the recipes'
-    digests, with their fingerprint."""
+    what it read was made, which takes precedence; loaded=False: not the modules loaded here), the code the
+    build folders `builds` recorded in their manifests (code_of), and the recipes' digests, with their fingerprint."""
+    recorded, missing = code_of(builds)
+    unrecorded = sorted({*unrecorded, *missing})
     made = {"command": command, "date": time.strftime("%Y-%m-%d"),
             "cpu": cpu_name() or platform.processor() or "?", "cores": len(os.sched_getaffinity(0)),
             "python": platform.python_version(),
             "runtimes": {name: v for name, v in library_versions().items() if v},
-            "modules": {**modules(packages, root, loaded), **(code or {})},
+            "modules": {**modules(packages, root, loaded), **(code or {}), **recorded},
             "recipes": {_relative(r, root): recipe_digest(r) for r in sorted(map(str, recipes))}}
+    if unrecorded:
+        made["unrecorded"] = unrecorded
     made["fingerprint"] = fingerprint(made)
     return made
 
 
-def record(report, command, recipes=(), packages=(), root=ROOT, code=None):
+def record(report, command, recipes=(), packages=(), root=ROOT, code=None, builds=(), unrecorded=()):
     """Write reports/<name>.provenance.json beside `report` (its .md): describe(...) of what made it; returns it."""
-    made = {"report": Path(report).name, **describe(command, recipes, packages, root, code)}
+    made = {"report": Path(report).name, **describe(command, recipes, packages, root, code, builds=builds,
+                                                     unrecorded=unrecorded)}
     atomic_write(sidecar(report), (json.dumps(made, indent=1, sort_keys=True) + "\n").encode())
     return made
 
@@ -175,7 +176,10 @@ def changed_since(made, root=ROOT):
         except Exception as e:                       # noqa: BLE001 (a recipe that no longer validates)
             changed.append(f"{name} (it no longer loads: {e})")
     reasons = [f"changed since: {', '.join(sorted(changed))}"] if changed else []
-    return reasons + ([f"gone since: {', '.join(sorted(gone))}"] if gone else [])
+    reasons += [f"gone since: {', '.join(sorted(gone))}"] if gone else []
+    unrecorded = made.get("unrecorded") or []
+    return reasons + ([f"made from {', '.join(unrecorded)}, built before builds recorded their code (build "
+                       f"{'it' if len(unrecorded) == 1 else 'them'} again)"] if unrecorded else [])
 
 
 def command_of(report):

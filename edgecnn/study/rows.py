@@ -35,7 +35,7 @@ def write(study, build, measured, bench_code, out="reports", command=None):
     recipe = Path("recipes") / f"{build.folder.name}.yaml"
     counted = {name: d for name, d in modules().items() if name.startswith("edgecnn/zoo/")}
     made = provenance.describe(command or f"make compare STUDY={study}", [recipe] if recipe.is_file() else [],
-                               code={**counted, **bench_code, **provenance.code_of([build.folder])}, loaded=False)
+                               code={**counted, **bench_code}, loaded=False, builds=[build.folder])
     row = {"study": study, "model": build.model, "build": build.folder.as_posix(),
            "shared": {s: build.recipe.get(s) for s in SHARED},
            "files": {v: sha256_file(build.file(v)) for v in build.variants()},
