@@ -28,7 +28,7 @@ PYTEST_ARGS ?=
 # two a commit earlier (2026-12-05, AMD EPYC)
 TEST_WORKERS ?= 3
 
-.PHONY: setup data demo test docs reports-check clean device-check compare app-check transfer your-data software-gpu swiftshader gpu-check gpu-check-training gpu-check-delegate gpu-coverage peer int8-speed reference stem-trade ablation
+.PHONY: setup data demo test docs reports-check clean device-check compare compression app-check transfer your-data software-gpu swiftshader gpu-check gpu-check-training gpu-check-delegate gpu-coverage peer int8-speed reference stem-trade ablation
 .SECONDARY:
 
 setup: $(VENV)/.installed $(if $(GPU),$(VENV)/.installed-gpu) swiftshader
@@ -341,6 +341,13 @@ transfer: setup data
 	$(MAKE) --no-print-directory build/transfer_scratch/int8.tflite build/transfer_finetune/int8.tflite \
 	  build/transfer_finetune/testset.npz
 	$(PY) -m edgecnn.study.transfer
+
+# What each compression step of the demo recipe costs and buys: optimize's table (every candidate of
+# optimize.candidates fine-tuned, converted, measured in one interleaved run; about half an hour on 2 cores) and
+# the compression targets computed from it: reports/compression.md, included in docs/compression.md
+compression: setup data
+	$(MAKE) --no-print-directory build/$(DEMO)/best.tflite
+	$(PY) -m edgecnn.study.compression recipes/$(DEMO).yaml --out reports/compression.md
 
 # docs/ includes the generated tables of reports/ (edgecnn/study/include.py); every command that writes a
 # report rewrites its blocks, and this rewrites them all

@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -145,7 +146,7 @@ def test_an_edit_rebuilds_what_it_touches_and_a_bad_edit_keeps_every_artifact(ti
     assert {p.name: sha256_file(p) for p in out.glob("*.*")} == before
 
 
-def test_optimize_measures_every_compressed_candidate_within_the_documented_targets(tiny_build, tmp_path):
+def test_optimize_measures_every_compressed_candidate_within_the_documented_targets(tiny_build, tmp_path, monkeypatch):
     """Every kind of compressed candidate from the same model.keras, and the targets docs/compression.md states:
     int8 within 1 point of fp32, QAT within 0.5, 80 % pruned + int8 within 2.5, pruned + clustered int8 at most
     0.45x the int8 file's gzip size; best.tflite the fastest within budget, shipped as an Android bundle."""
@@ -209,6 +210,18 @@ def test_optimize_measures_every_compressed_candidate_within_the_documented_targ
 
     again = make(workspace, "build/tiny/best.tflite")
     assert commands(again) == [] and "is up to date" in again.stdout
+
+    # the table as a report (edgecnn/study/compression.py): optimize's table, each target computed from it
+    from edgecnn.study import compression
+
+    monkeypatch.chdir(workspace)
+    text = compression.write("recipes/tiny.yaml", Path("reports/compression.md"))
+    assert (out / "optimize.md").read_text().rstrip() in text
+    assert f"- int8: {-drop('int8'):+.2f} points against fp32 (target: at most 1 lost): met." in text
+    assert f"- qat-int8: {-drop('qat-int8'):+.2f} points against fp32 (target: at most 0.5 lost): met." in text
+    ratio = rows["pruned-80-clustered-8-int8"]["gzip_bytes"] / rows["int8"]["gzip_bytes"]
+    assert f"- pruned-80-clustered-8-int8: {ratio:.3f}x the int8 file's gzip size" in text and "MISSED" not in text
+    assert "- pruned-80-fp32: " in text and (workspace / "reports" / "compression.provenance.json").is_file()
 
     # the Android resources from best.tflite, the quantization report; the manifest lists every file under
     # build/tiny/ (but itself and the two lock files), each as it is now
