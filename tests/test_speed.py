@@ -347,6 +347,17 @@ def test_the_epoch_time_measures_training_steps_at_the_study_budget(tmp_path, mo
             name or narrowed, r["grouped_conv"] or "", f"{r['params'] / 1e6:.2f} M",
             f"{r['macs'] / 1e6:,.0f} M", "1", f"{r['step_s']:.2f}", f"{r['epoch_min']:,.1f}"]
     assert "| lenet5 |  | 0.06 M |" in md
+
+    # the numeric modes (docs/training.md's table): LeNet-5 timed in float32, mixed bfloat16 and under XLA
+    assert epoch_time.main(["lenet5", "--steps", "1", "--modes", "float32", "mixed_bfloat16", "xla",
+                            "--report", "reports/cpu_training"]) == 0
+    report = json.loads((tmp_path / "reports/cpu_training.json").read_text())
+    assert [r["mode"] for r in report["rows"]] == ["float32", "mixed_bfloat16", "xla"]
+    md = (tmp_path / "reports/cpu_training.md").read_text()
+    base = report["rows"][0]["step_s"]
+    for r in report["rows"]:
+        assert cells(md, "lenet5", "", r["mode"])[-3:] == [f"{r['step_s']:.2f}", f"{r['epoch_min']:,.1f}",
+                                                          f"{r['step_s'] / base:.2f}x"]
     capsys.readouterr()
     (tmp_path / "_tiny.yaml").write_text(yaml.safe_dump({"dataset": {**dataset, "samples_per_class": 10},
                                                          "train": {"batch_size": 2}}))

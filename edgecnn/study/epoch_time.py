@@ -4,6 +4,11 @@ model is put in the study: a few training steps at the study's input and batch, 
 
     python -m edgecnn.study.epoch_time [MODEL ...] [--steps 3] [--option MODEL.KEY=VALUE ...]
                                                                     -> reports/epoch_time.md, .json
+    python -m edgecnn.study.epoch_time MODEL ... --modes float32 mixed_bfloat16 xla --report reports/cpu_training
+
+--modes times each model in each numeric mode: float32 (the default), mixed_bfloat16 (Keras' mixed precision
+policy: bfloat16 compute, float32 weights; AVX512_BF16 CPUs have bfloat16 instructions), xla (float32, the
+training step compiled by XLA: jit_compile).
 
 The budget is recipes/_compare.yaml's: its input shape, batch size, training images and validation split,
 the images counted as edgecnn/data/datasets.py load_splits keeps them (Fashion-MNIST's 60,000 training
@@ -61,19 +66,27 @@ def parse_options(items):
     return out
 
 
-def step_seconds(name, shape, batch, steps, split=False, limit=120.0, options=None):
+MODES = ("float32", "mixed_bfloat16", "xla")
+
+
+def step_seconds(name, shape, batch, steps, split=False, limit=120.0, options=None, mode="float32"):
     """Median seconds of one training step (Adam, batch `batch`) after one untimed step; no more steps
     once `limit` seconds have been timed. split: grouped convolutions split per group (zoo/layers.py grouped_form);
-    options: the model's builder options."""
+    options: the model's builder options; mode: one of MODES."""
     from edgecnn.zoo.layers import grouped_form
     from edgecnn.tf import keras
     from edgecnn.zoo import build_model, inference_model
 
     keras.utils.set_random_seed(0)
-    model = inference_model(build_model(name, shape, 10, options))
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if mode == "mixed_bfloat16" else "float32")
+    try:
+        model = inference_model(build_model(name, shape, 10, options))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
     if split:
         model = grouped_form(model, "split")
-    model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy")
+    model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy",
+                  jit_compile=mode == "xla")
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 255, (batch, *shape)).astype(np.float32)
     y = rng.integers(0, 10, batch)
@@ -88,8 +101,8 @@ def step_seconds(name, shape, batch, steps, split=False, limit=120.0, options=No
     return float(np.median(times)), len(times), model.count_params()
 
 
-def run(names, steps, split=(), options=None):
-    """options: {model: builder options} for the models built otherwise than by default."""
+def run(names, steps, split=(), options=None, modes=("float32",)):
+    """options: {model: builder options} for the models built otherwise than by default; modes: of MODES."""
     from edgecnn.zoo.macs import count_macs
     from edgecnn.zoo import build_model
 
@@ -101,25 +114,34 @@ def run(names, steps, split=(), options=None):
         model = build_model(name, shape, 10, chosen)
         macs, grouped = count_macs(model), any(getattr(layer, "groups", 1) > 1 for layer in model.layers)
         for form in ("native", "split") if name in split else ("native",):
-            seconds, timed, params = step_seconds(name, shape, batch, steps, form == "split", options=chosen)
-            rows.append({"model": name, "options": chosen, "grouped_conv": form if grouped else None, "params": params,
-                         "macs": macs, "step_s": seconds, "steps": timed, "epoch_min": seconds * per_epoch / 60})
-            print(f"{name} ({form}): {seconds:.2f} s a step, {rows[-1]['epoch_min']:.1f} min an epoch", flush=True)
+            for mode in modes:
+                seconds, timed, params = step_seconds(name, shape, batch, steps, form == "split", options=chosen,
+                                                      mode=mode)
+                rows.append({"model": name, "options": chosen, "grouped_conv": form if grouped else None,
+                             "params": params, "macs": macs, "step_s": seconds, "steps": timed,
+                             "epoch_min": seconds * per_epoch / 60, **({"mode": mode} if modes != ("float32",) else {})})
+                print(f"{name} ({form}, {mode}): {seconds:.2f} s a step, {rows[-1]['epoch_min']:.1f} min an epoch",
+                      flush=True)
     return {"date": time.strftime("%Y-%m-%d"), "cpu": cpu_name() or platform.processor() or "?",
             "cores": len(os.sched_getaffinity(0)), "input": "x".join(map(str, shape)),
             "batch": batch, "images": images, "steps": steps, "rows": rows}
 
 
 def markdown(report):
+    moded = any("mode" in r for r in report["rows"])
     lines = [f"One epoch of the study's budget ({report['images']:,} images of {report['input']} at batch "
              f"{report['batch']}, Adam) on {report['cpu']}, {report['cores']} cores, {report['date']}: the median "
              f"of up to {report['steps']} timed training steps (fewer past 2 minutes) after one untimed step, "
              f"times the epoch's steps. `python -m edgecnn.study.epoch_time` wrote it.", "",
-             "| model | grouped convs | params | MACs per image | timed steps | s per step | min per epoch |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+             "| model | grouped convs |" + (" mode |" if moded else "") + " params | MACs per image | timed steps "
+             "| s per step | min per epoch |" + (" vs float32 |" if moded else ""),
+             "|---|---|" + ("---|" if moded else "") + "---:|---:|---:|---:|---:|" + ("---:|" if moded else "")]
+    base = {(r["model"], r["grouped_conv"]): r["step_s"] for r in report["rows"] if r.get("mode") == "float32"}
     for r in report["rows"]:
-        lines.append(f"| {named(r)} | {r['grouped_conv'] or ''} | {r['params'] / 1e6:.2f} M "
-                     f"| {r['macs'] / 1e6:,.0f} M | {r['steps']} | {r['step_s']:.2f} | {r['epoch_min']:,.1f} |")
+        ratio = base.get((r["model"], r["grouped_conv"]))
+        lines.append(f"| {named(r)} | {r['grouped_conv'] or ''} |" + (f" {r['mode']} |" if moded else "")
+                     + f" {r['params'] / 1e6:.2f} M | {r['macs'] / 1e6:,.0f} M | {r['steps']} | {r['step_s']:.2f} "
+                     f"| {r['epoch_min']:,.1f} |" + ((f" {r['step_s'] / ratio:.2f}x |" if ratio else " |") if moded else ""))
     return "\n".join(lines) + "\n"
 
 
@@ -139,15 +161,18 @@ def main(argv=None):
                    help="models also timed with their grouped convolutions split per group")
     p.add_argument("--option", action="append", default=[], metavar="MODEL.KEY=VALUE",
                    help="a builder option of one model, such as resnext50_32x4d.width=8 (repeatable)")
+    p.add_argument("--modes", nargs="+", default=["float32"], choices=MODES,
+                   help="numeric modes to time each model in (default float32)")
+    p.add_argument("--report", default=str(REPORT), help="the report's path without suffix (default %(default)s)")
     args = p.parse_args(argv)
     try:
         options = parse_options(args.option)
         check(args, options)
-        report = run(args.models or list_models(), args.steps, args.split, options)
+        report = run(args.models or list_models(), args.steps, args.split, options, tuple(args.modes))
     except UserError as e:
         print(f"epoch-time: {e}", file=sys.stderr)
         return 2
-    write(report, REPORT, markdown, invoked("edgecnn.study.epoch_time", argv))
+    write(report, Path(args.report), markdown, invoked("edgecnn.study.epoch_time", argv))
     return 0
 
 
