@@ -28,7 +28,7 @@ PYTEST_ARGS ?=
 # two a commit earlier (2026-12-05, AMD EPYC)
 TEST_WORKERS ?= 3
 
-.PHONY: setup data demo test docs reports-check clean device-check compare compression app-check transfer your-data software-gpu swiftshader gpu-check gpu-check-training gpu-check-delegate gpu-coverage peer int8-speed reference stem-trade ablation
+.PHONY: setup data demo test docs reports-check clean device-check compare compression runtimes app-check transfer your-data software-gpu swiftshader gpu-check gpu-check-training gpu-check-delegate gpu-coverage peer int8-speed reference stem-trade ablation
 .SECONDARY:
 
 setup: $(VENV)/.installed $(if $(GPU),$(VENV)/.installed-gpu) swiftshader
@@ -348,6 +348,12 @@ transfer: setup data
 compression: setup data
 	$(MAKE) --no-print-directory build/$(DEMO)/best.tflite
 	$(PY) -m edgecnn.study.compression recipes/$(DEMO).yaml --out reports/compression.md
+
+# The demo's int8 and fp32 files on LiteRT and on tflite-runtime 2.14 (the device env), with XNNPACK and on
+# the reference kernels: reports/runtimes.md, included in docs/benchmark.md
+runtimes: setup $(DEVICE_VENV)/.installed
+	$(MAKE) --no-print-directory build/$(DEMO)/int8.tflite build/$(DEMO)/fp32.tflite
+	$(PY) -m edgecnn.study.runtimes
 
 # docs/ includes the generated tables of reports/ (edgecnn/study/include.py); every command that writes a
 # report rewrites its blocks, and this rewrites them all

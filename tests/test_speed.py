@@ -404,3 +404,23 @@ def test_the_transfer_report_is_the_pairs_measured_top1_and_their_curves(tmp_pat
     assert "Validation accuracy of `transfer_scratch` at epochs 1, 5, 10, 15, 20, 25, 30: 1.0, 5.0, 10.0, 15.0, " \
            "20.0, 25.0, 30.0 %." in md and "The source, `transfer_pretrain`, ended at validation accuracy 30.0 %" in md
     assert "top-1 accuracy" in md and (tmp_path / "reports" / "transfer.provenance.json").is_file()
+
+
+def test_the_runtimes_table_is_each_runtimes_measured_medians(tiny_models, monkeypatch):
+    """edgecnn/study/runtimes.py: the tiny files on LiteRT and on tflite-runtime 2.14 (the device env), with and
+    without XNNPACK, one bench run each; every cell is that run's median."""
+    from conftest import installed
+    from edgecnn.study import runtimes
+
+    installed(".device-venv/.installed", "the device env (numpy<2 + tflite-runtime 2.14)")
+    monkeypatch.chdir(ROOT)
+    files = [tiny_models[1]["int8"], tiny_models[1]["fp32"]]
+    report = runtimes.run(files, 3, 1)
+    assert [(r["env"], r["xnnpack"]) for r in report["results"]] == [
+        ("this env", True), ("this env", False), ("device env", True), ("device env", False)]
+    assert {r["runtime"]["name"] for r in report["results"]} == {"litert", "tflite-runtime"}
+    md = runtimes.markdown(report)
+    for env in ("this env", "device env"):
+        fast, slow = (r for r in report["results"] if r["env"] == env)
+        name = f"{fast['runtime']['name']} {fast['runtime']['version']}"
+        assert cells(md, name) == [name, *(f"{r['median_ms'][str(f)]:.3f} ms" for r in (fast, slow) for f in files)]
