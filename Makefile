@@ -323,10 +323,13 @@ gpu-check-training: setup data
 gpu-check-delegate: setup
 	@$(PY) -m edgecnn.bench.gpu_check --probe
 	$(MAKE) --no-print-directory $(addprefix $(GPU_CHECK)/,fp32.tflite fp16.tflite int8.tflite testset.npz)
+	@rm -f $(GPU_CHECK)/gpu_check.json; status=0; \
 	$(PY) -m edgecnn.bench.gpu_check $(addprefix $(GPU_CHECK)/,fp32.tflite fp16.tflite int8.tflite) \
-	  --data $(GPU_CHECK)/testset.npz $(if $(GPU_SAMPLES),--samples $(GPU_SAMPLES)) --json $(GPU_CHECK)/gpu_check.json
-	$(if $(GPU_REPORT),$(PY) -m edgecnn.study.gpu_report $(GPU_CHECK)/gpu_check.json --out $(GPU_REPORT) \
-	  --command "make gpu-check-delegate GPU_CHECK=$(GPU_CHECK)$(if $(GPU_SAMPLES), GPU_SAMPLES=$(GPU_SAMPLES)) GPU_REPORT=$(GPU_REPORT)")
+	  --data $(GPU_CHECK)/testset.npz $(if $(GPU_SAMPLES),--samples $(GPU_SAMPLES)) --json $(GPU_CHECK)/gpu_check.json \
+	  || status=$$?; \
+	$(if $(GPU_REPORT),[ ! -f $(GPU_CHECK)/gpu_check.json ] || $(PY) -m edgecnn.study.gpu_report \
+	  $(GPU_CHECK)/gpu_check.json --out $(GPU_REPORT) --command "make gpu-check-delegate GPU_CHECK=$(GPU_CHECK)$(if \
+	  $(GPU_SAMPLES), GPU_SAMPLES=$(GPU_SAMPLES)) GPU_REPORT=$(GPU_REPORT)" || status=1;) exit $$status
 
 # What LiteRT's GPU accelerator takes of every zoo model (32x32x1; edge models also 224x224x3; fp32, fp16, int8)
 # and what it computes against the CPU path: reports/gpu_coverage.md, included in docs/gpu.md. On SwiftShader

@@ -119,6 +119,7 @@ def test_compare_measures_a_study_in_one_run_and_writes_the_reports(tmp_path, ti
     one interleaved benchmark, params and MACs from the zoo, top-1 from optimize.json, reports written."""
     import shutil
 
+    from edgecnn.artifacts import sha256_file
     from edgecnn.sources import modules
     from edgecnn.study.compare import compare
 
@@ -137,8 +138,9 @@ def test_compare_measures_a_study_in_one_run_and_writes_the_reports(tmp_path, ti
         for variant, source in (("fp32", "fp32"), ("fp16", "fp32"), ("int8", "int8")):
             shutil.copy(paths[source], folder / f"{variant}.tflite")
         if model == "vgg16":        # what its build's commands ran, as a manifest records it; mobilenet_v2 has none
-            (folder / "manifest.json").write_text(json.dumps({"artifacts": {"fp32.tflite": {"code": modules(
-                ("edgecnn.train",), loaded=False)}}}))
+            (folder / "manifest.json").write_text(json.dumps({"artifacts": {"fp32.tflite": {
+                "code": modules(("edgecnn.train",), loaded=False), "sha256": sha256_file(folder / "fp32.tflite"),
+                "bytes": (folder / "fp32.tflite").stat().st_size}}}))
     reports = tmp_path / "reports"
     text = compare("t", tmp_path / "build", reports)
     assert "# Study `t`: 2 of 2 models on fashion_mnist" in text
@@ -156,7 +158,6 @@ def test_compare_measures_a_study_in_one_run_and_writes_the_reports(tmp_path, ti
     assert (reports / "t.md").read_text() == text
 
     # each model's row file: its figures as the table shows them, its files' digests, what made them
-    from edgecnn.artifacts import sha256_file
     from edgecnn.study import rows
 
     vgg = json.loads((reports / "t" / "vgg16.json").read_text())
@@ -183,6 +184,14 @@ def test_compare_measures_a_study_in_one_run_and_writes_the_reports(tmp_path, ti
            f"older code or recipe (changed since: {module})" in again
     assert rows.read(reports / "t" / "mobilenet_v2.json")[0]["model"] == "mobilenet_v2"
     assert rows.load("t", reports)["vgg16"]["stale"] == [f"changed since: {module}"]
+
+    # a row measured with other shared sections (the study's base edited since) is named, not tabulated
+    old = json.loads((reports / "t" / "vgg16.json").read_text())
+    old["shared"]["train"]["epochs"] = 9
+    (reports / "t" / "vgg16.json").write_text(json.dumps(old))
+    apart = compare("t", tmp_path / "build", reports)
+    assert "Left out of the table: vgg16, measured with other settings of the study's shared sections" in apart
+    assert "| vgg16 |" not in apart and "No vgg16 fp32 row yet" in apart
 
 
 def test_compare_on_an_empty_build_says_which_make_target_fills_it(tmp_path):

@@ -28,7 +28,8 @@ def test_a_budget_too_small_for_one_model_stops_its_build_and_says_so(workspace)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines()[-1] == (
         "edgecnn: error: BUDGET_MIN=0.05 was too small for even one model: the build of quick_lenet5 was stopped "
-        "after 0.05 min (its training resumes from its last epoch next run); the report holds the 0 row(s) that exist.")
+        "after 0.05 min (its training resumes from its last epoch next run); there are no rows yet, so no report was "
+        "written.")
     assert "quick: 0 of 1 rows current; building lenet5 within 0.05 min" in proc.stdout
     assert not (workspace / "build" / "quick_lenet5" / "model.keras").exists()
     assert not (workspace / "reports" / "quick.md").exists()

@@ -32,7 +32,7 @@ def main(argv, module, doc, label, run, markdown, report, runs, runs_help):
     p.add_argument("--runs", type=int, default=runs, help=runs_help)
     args = p.parse_args(argv)
     try:
-        write(run(args.runs), report, markdown, invoked(module, argv))
+        write(run(args.runs), report, markdown, invoked(module, argv), ("edgecnn.bench",))
     except UserError as e:
         print(f"{label}: {e}", file=sys.stderr)
         return 2

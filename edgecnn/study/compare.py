@@ -10,10 +10,12 @@ Keras model. The report says which rows' latencies came from other runs, each ro
 made by older code.
 """
 
+import json
 import platform
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -204,10 +206,13 @@ def measure_builds(study, root, out, warn, skip=()):
     have = rows.load(study, out, warn)
     fresh = [b for b in builds if b.model not in have or not rows.up_to_date(have[b.model], b)]
     again = [b for b in builds if b not in fresh and rows.up_to_date(have[b.model], b)]
+    for section in rows.SHARED if fresh else ():
+        _shared(fresh, section)              # the builds made for this report agree, or the study is refused
+    shown = ({s: fresh[0].recipe.get(s) for s in rows.SHARED} if fresh
+             else settings(have.values()) if have else None)
+    again = [b for b in again if have[b.model]["shared"] == shown]
     if not fresh and not again:
         return have, {}, []
-    for section in rows.SHARED:
-        _shared(fresh + again, section)
     with tempfile.TemporaryDirectory() as tmp:
         report = bench_all(fresh + again, Path(tmp) / "bench.json")
     measured = {m["path"]: m for m in report["models"]}
@@ -238,13 +243,10 @@ def compare(study, root="build", out="reports", warn=None, skip=()):
     text, table = report_text(study, have, now, runs[0] if runs else None)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    recipes = [Path(r) for row in have.values() for r in row["recipes"]]
-    code = {}
-    for row in have.values():
-        for name, digest in row["modules"].items():
-            code.setdefault(name, digest)
-    made = provenance.record(out / f"{study}.md", make_command(study), [r for r in recipes if r.is_file()], (),
-                             code=code, unrecorded=[u for row in have.values() for u in row.get("unrecorded", [])])
+    made = provenance.record(out / f"{study}.md", make_command(study), [], (),
+                             code=provenance.merge(row["modules"] for row in have.values()),
+                             unrecorded=[u for row in have.values() for u in row.get("unrecorded", [])],
+                             recipe_digests={r: d for row in have.values() for r, d in row["recipes"].items()})
     text += "\n" + provenance.footer(made)
     reference = _reference(table)
     atomic_write(out / f"{study}.md", text.encode())
@@ -263,20 +265,27 @@ def _reference(table):
         return None
 
 
+def settings(rows):
+    """The shared sections a report shows: those of most current rows (of most rows when none is current)."""
+    rows = list(rows)
+    pool = [r for r in rows if not r["stale"]] or rows
+    counts = Counter(json.dumps(r["shared"], sort_keys=True) for r in pool)
+    return json.loads(counts.most_common(1)[0][0])
+
+
 def report_text(study, have, now, run):
-    """The report's markdown and its table rows (latencies from this run where the files were in it)."""
+    """The report's markdown and its table rows (latencies from this run where the files were in it). Rows made
+    with other shared sections (an edit of the study's base since) are left out of the table and named."""
+    shown = settings(have.values())
+    apart = sorted(m for m, row in have.items() if row["shared"] != shown)
+    have = {m: row for m, row in have.items() if m not in apart}
     first = next(iter(have.values()))
-    for row in have.values():
-        if row["shared"] != first["shared"]:
-            section = next(s for s in rows.SHARED if row["shared"].get(s) != first["shared"].get(s))
-            raise UserError(f"{row['model']} and {first['model']} differ in their {section}: section; a study "
-                            f"measures every model the same way (give them one base recipe).")
     table = ordered([r for model, row in have.items() for r in now.get(model, row["rows"])])
     train, data, bench = (first["shared"][s] for s in ("train", "dataset", "bench"))
     reference = _reference(table)
     stale = {m: row["stale"] for m, row in have.items() if row["stale"]}
     study_models = sorted(p.stem[len(study) + 1:] for p in Path("recipes").glob(f"{study}_*.yaml"))
-    missing = [m for m in study_models if m not in have]
+    missing = [m for m in study_models if m not in have and m not in apart]
     if run and len(now) == len(have):
         latency = (f"one interleaved edgecnn-bench run over all {len(run['models'])} files, {run['runtime']['name']} "
                    f"{run['runtime']['version']}, threads: {run['threads']}, median of {bench['runs']} runs after "
@@ -306,6 +315,9 @@ def report_text(study, have, now, run):
     for model, row in sorted(have.items()):
         mark = f"made by older code or recipe ({'; '.join(stale[model])})" if model in stale else "current"
         text += f"- {model}: {row['date']}, {row['cpu']} ({row['cores']} cores), fingerprint {row['fingerprint']}: {mark}\n"
+    if apart:
+        text += (f"\nLeft out of the table: {', '.join(apart)}, measured with other settings of the study's shared "
+                 f"sections than the rows above (stale; the next `{make_command(study)}` makes them again).\n")
     if missing:
         text += (f"\nNot measured yet: {', '.join(missing)}. `{make_command(study)}` trains the models whose rows are "
                  f"missing or stale (BUDGET_MIN=N: as many as fit in N minutes).\n")

@@ -217,7 +217,8 @@ def main(argv=None):
         return 2
     if args.check:
         return check(args.models or list_models())
-    write(report(args.models or list_models()), REPORT, markdown, invoked("edgecnn.study.gpu_coverage", argv))
+    write(report(args.models or list_models()), REPORT, markdown, invoked("edgecnn.study.gpu_coverage", argv),
+          ("edgecnn.bench",))
     return 0
 
 

@@ -122,7 +122,7 @@ def main(argv=None):
     except UserError as e:
         print(f"grouped-conv: {e}", file=sys.stderr)
         return 2
-    write(report, REPORT, markdown, invoked("edgecnn.study.grouped_conv", argv))
+    write(report, REPORT, markdown, invoked("edgecnn.study.grouped_conv", argv), ("edgecnn.bench",))
     return 0
 
 

@@ -125,7 +125,7 @@ def main(argv=None):
               file=sys.stderr)
         return 2
     write(run(args.models or edge, args.repeats, sizes, args.as_built), Path(args.report), markdown,
-          invoked("edgecnn.study.int8_speed", argv))
+          invoked("edgecnn.study.int8_speed", argv), ("edgecnn.bench",))
     return 0
 
 

@@ -178,14 +178,15 @@ def main(argv=None):
         print(f"peer: Keras has no application for {', '.join(unknown)}; the models with a peer are "
               f"{', '.join(PEERS)}.", file=sys.stderr)
         return 2
-    write(run(args.models or list(PEERS), args.repeats, args.input), REPORT, markdown, invoked("edgecnn.study.peer", argv))
+    write(run(args.models or list(PEERS), args.repeats, args.input), REPORT, markdown, invoked("edgecnn.study.peer", argv),
+          ("edgecnn.bench",))
     return 0
 
 
-def write(report, base, render, command):
+def write(report, base, render, command, packages=()):
     """reports/<name>.json with every figure, .md with the table ending with what made it, and the record of
-    what made it (edgecnn/study/provenance.py: `command`, the modules it ran, the recipes whose builds it read
-    and the code their manifests recorded); printed too, and rewritten where docs/ includes it."""
+    what made it (edgecnn/study/provenance.py: `command`, the modules it ran and those of `packages` it ran in
+    child processes, the recipes whose builds it read and the code their manifests recorded); printed too, and rewritten where docs/ includes it."""
     from edgecnn.artifacts import atomic_write
     from edgecnn.study import provenance
     from edgecnn.study.include import refresh
@@ -193,7 +194,8 @@ def write(report, base, render, command):
     base.parent.mkdir(exist_ok=True)
     atomic_write(base.with_suffix(".json"), (json.dumps(report, indent=1) + "\n").encode())
     recipes = provenance.recipes_in(report)
-    made = provenance.record(base.with_suffix(".md"), command, recipes, builds=[Path("build") / r.stem for r in recipes])
+    made = provenance.record(base.with_suffix(".md"), command, recipes, packages,
+                             builds=[Path("build") / r.stem for r in recipes])
     text = render(report)
     atomic_write(base.with_suffix(".md"), (text + ("" if text.endswith("\n") else "\n") + "\n"
                                            + provenance.footer(made)).encode())

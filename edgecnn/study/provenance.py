@@ -74,61 +74,80 @@ def invoked(module, argv=None):
     return " ".join(["python", "-m", module, *map(str, sys.argv[1:] if argv is None else argv)])
 
 
-def build_code(folder):
+def build_code(folder, artifacts=None):
     """{module: digest} of the code that made a build folder's artifacts, from its manifest (each artifact records
-    the modules its command ran); a module made in steps by different code has a list of digests. None when the
-    manifest is missing or predates that record."""
+    the modules its command ran); a module made in steps by different code has a list of digests. Only the
+    entries of files still there as recorded count (a file made again, or gone, no longer speaks for the build),
+    and with `artifacts` (names under the folder) only those. None when the manifest is missing or one of those
+    entries predates the code record."""
+    from edgecnn.artifacts import sha256_file
+
+    folder = Path(folder)
     try:
-        entries = json.loads((Path(folder) / "manifest.json").read_text())["artifacts"].values()
-        recorded = [e["code"] for e in entries]
+        entries = json.loads((folder / "manifest.json").read_text())["artifacts"]
+        recorded = []
+        for name, entry in entries.items():
+            if artifacts is not None and name not in artifacts:
+                continue
+            path = folder / name
+            if not path.is_file() or path.stat().st_size != entry["bytes"] or sha256_file(path) != entry["sha256"]:
+                continue
+            recorded.append(entry["code"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+    return merge(recorded)
+
+
+def merge(records):
+    """One {module: digest} of several; a module with different digests gets the sorted list of them."""
     merged = {}
-    for code in recorded:
+    for code in records:
         for name, digest in code.items():
-            merged.setdefault(name, set()).add(digest)
+            merged.setdefault(name, set()).update([digest] if isinstance(digest, str) else digest)
     return {name: min(d) if len(d) == 1 else sorted(d) for name, d in sorted(merged.items())}
 
 
-def code_of(builds):
-    """(code, unrecorded): {module: digest} of the code that made these build folders, from their manifests, and
-    the folders whose manifest predates that record (what made them is not known; their reports say so)."""
-    merged, unrecorded = {}, []
+def code_of(builds, artifacts=None):
+    """(code, unrecorded): {module: digest} of the code that made these build folders, from their manifests
+    (build_code, `artifacts` the names that count), and the folders whose manifest predates that record (what made
+    them is not known; their reports say so)."""
+    records, unrecorded = [], []
     for folder in builds:
-        code = build_code(folder)
+        code = build_code(folder, artifacts)
         if code is None:
             unrecorded.append(Path(folder).as_posix())
-            continue
-        for name, digest in code.items():
-            have = merged.get(name)
-            both = {*([have] if isinstance(have, str) else have or []), *([digest] if isinstance(digest, str) else digest)}
-            merged[name] = min(both) if len(both) == 1 else sorted(both)
-    return merged, unrecorded
+        else:
+            records.append(code)
+    return merge(records), unrecorded
 
 
-def describe(command, recipes=(), packages=(), root=ROOT, code=None, loaded=True, builds=(), unrecorded=()):
+def describe(command, recipes=(), packages=(), root=ROOT, code=None, loaded=True, builds=(), unrecorded=(),
+             artifacts=None, recipe_digests=None):
     """What made a set of figures: the command, date, machine, runtimes, the modules (those loaded here, those of
     `packages` as they are now, and `code`, {module: digest} recorded when something it read was made, e.g.
     what it read was made, which takes precedence; loaded=False: not the modules loaded here), the code the
     build folders `builds` recorded in their manifests (code_of), and the recipes' digests, with their fingerprint."""
-    recorded, missing = code_of(builds)
+    recorded, missing = code_of(builds, artifacts)
     unrecorded = sorted({*unrecorded, *missing})
     made = {"command": command, "date": time.strftime("%Y-%m-%d"),
             "cpu": cpu_name() or platform.processor() or "?", "cores": len(os.sched_getaffinity(0)),
             "python": platform.python_version(),
             "runtimes": {name: v for name, v in library_versions().items() if v},
-            "modules": {**modules(packages, root, loaded), **(code or {}), **recorded},
-            "recipes": {_relative(r, root): recipe_digest(r) for r in sorted(map(str, recipes))}}
+            "modules": merge([modules(packages, root, loaded), code or {}, recorded]),
+            "recipes": {**{_relative(r, root): recipe_digest(r) for r in sorted(map(str, recipes))},
+                        **(recipe_digests or {})}}
     if unrecorded:
         made["unrecorded"] = unrecorded
     made["fingerprint"] = fingerprint(made)
     return made
 
 
-def record(report, command, recipes=(), packages=(), root=ROOT, code=None, builds=(), unrecorded=()):
-    """Write reports/<name>.provenance.json beside `report` (its .md): describe(...) of what made it; returns it."""
+def record(report, command, recipes=(), packages=(), root=ROOT, code=None, builds=(), unrecorded=(),
+           recipe_digests=None):
+    """Write reports/<name>.provenance.json beside `report` (its .md): describe(...) of what made it; returns it.
+    recipe_digests: {recipe: digest} as recorded when its figures were made (a study's rows)."""
     made = {"report": Path(report).name, **describe(command, recipes, packages, root, code, builds=builds,
-                                                     unrecorded=unrecorded)}
+                                                     unrecorded=unrecorded, recipe_digests=recipe_digests)}
     atomic_write(sidecar(report), (json.dumps(made, indent=1, sort_keys=True) + "\n").encode())
     return made
 

@@ -148,7 +148,7 @@ def main(argv=None):
         print(f"reference: {unknown}", file=sys.stderr)
         return 2
     report = run(args.models or list_models(), args.runs)
-    write(report, REPORT, markdown, invoked("edgecnn.study.reference", argv))
+    write(report, REPORT, markdown, invoked("edgecnn.study.reference", argv), ("edgecnn.bench",))
     plot(report, REPORT.with_suffix(".png"))
     return 0
 

@@ -34,8 +34,10 @@ def write(study, build, measured, bench_code, out="reports", command=None):
     recorded, the benchmark's, and the zoo's modules that counted parameters and MACs here."""
     recipe = Path("recipes") / f"{build.folder.name}.yaml"
     counted = {name: d for name, d in modules().items() if name.startswith("edgecnn/zoo/")}
+    used = ["model.keras", "testset.npz", "optimize.json", *(f"{v}.tflite" for v in build.variants())]
     made = provenance.describe(command or f"make compare STUDY={study}", [recipe] if recipe.is_file() else [],
-                               code={**counted, **bench_code}, loaded=False, builds=[build.folder])
+                               code=provenance.merge([counted, bench_code]), loaded=False, builds=[build.folder],
+                               artifacts=used)
     row = {"study": study, "model": build.model, "build": build.folder.as_posix(),
            "shared": {s: build.recipe.get(s) for s in SHARED},
            "files": {v: sha256_file(build.file(v)) for v in build.variants()},
@@ -49,10 +51,14 @@ def read(path):
     try:
         row = json.loads(Path(path).read_text())
         row["rows"] = [Row(**r) for r in row["rows"]]
-        if not row["rows"] or not isinstance(row["files"], dict) or not isinstance(row["shared"], dict):
+        if not row["rows"] or not isinstance(row["files"], dict):
             raise ValueError("it has no rows")
+        missing = [s for s in SHARED if not isinstance(row["shared"].get(s), dict)]
+        if missing:
+            raise ValueError(f"its shared sections lack {', '.join(missing)}")
         provenance.changed_since(row)                # raises when its record is not one
-        str(row["date"]), str(row["model"])
+        for key in ("date", "model", "cpu", "cores", "fingerprint"):
+            str(row[key])
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         return None, f"{type(e).__name__}: {e}"
     return row, None

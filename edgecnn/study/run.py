@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from edgecnn import lock
+from edgecnn.artifacts import sha256_file
 from edgecnn.errors import UserError
 from edgecnn.study import rows
 from edgecnn.study.compare import compare, make_command
@@ -44,8 +45,8 @@ def make_command_line(study, todo, stale, jobs):
     venv = Path(sys.prefix)          # this interpreter's environment is set up: make must not redo it
     argv = ["make", "--no-print-directory", "-k", f"-j{jobs}", f"VENV={venv}", "-o", f"{venv}/.installed"]
     argv += ["--output-sync=target"] if jobs > 1 else []
-    for m in stale:                  # its files are as old as its row: train it again, and all that follows
-        argv += ["-W", f"build/{study}_{m}/stages/train.json"]
+    for m in stale:                  # its files are as old as its row: make all of them again
+        argv += ["-W", f"build/{study}_{m}/stages/data.json", "-W", f"build/{study}_{m}/stages/train.json"]
     return argv + [f"build/{study}_{m}/best.tflite" for m in todo]
 
 
@@ -55,13 +56,28 @@ def run_make(argv, seconds):
     try:
         return proc.wait(timeout=seconds), False
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop(proc)
         return proc.returncode, True
+    except BaseException:                 # Ctrl-C or a kill of this run: make goes with it, not on alone
+        stop(proc)
+        raise
+
+
+def stop(proc):
+    """End make's process group (its trainings included): SIGTERM, then SIGKILL after a minute."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        proc.wait()
+
+
+def digest(study, model):
+    path = Path(f"build/{study}_{model}/best.tflite")
+    return sha256_file(path) if path.is_file() else None
 
 
 def finished(study, model):
@@ -82,7 +98,7 @@ def run(study, models=None, budget_min=None, jobs=1, say=print):
     if unknown:
         raise UserError(f"MODELS: {unknown[0]} is not in the study (no recipes/{study}_{unknown[0]}.yaml); its "
                         f"models are {' '.join(every)}.")
-    if budget_min is not None and budget_min <= 0:
+    if budget_min is not None and not budget_min > 0:         # NaN too
         raise UserError(f"BUDGET_MIN={budget_min:g}: give the minutes this run may spend, a number above 0.")
     start = time.monotonic()
     with lock.held(rows.folder(study), make_command(study), why="two runs would build and write one study"):
@@ -91,30 +107,36 @@ def run(study, models=None, budget_min=None, jobs=1, say=print):
         todo = by_cost([m for m in wanted if m not in have or have[m]["stale"]])
         stale = [m for m in todo if m in have]
         stopped, status = False, 0
+        before = {m: digest(study, m) for m in stale}          # a stale build is done when its best.tflite changed
         if todo:
             say(f"{study}: {len(wanted) - len(todo)} of {len(wanted)} rows current; building {' '.join(todo)}"
                 + (f" ({', '.join(stale)}: stale, trained again)" if stale else "")
                 + (f" within {budget_min:g} min" if budget_min else ""))
             seconds = None if budget_min is None else budget_min * 60 - (time.monotonic() - start)
             status, stopped = run_make(make_command_line(study, todo, stale, jobs), seconds)
-        done = [m for m in todo if finished(study, m)]        # a stopped or failed build gives no row
+        done = [m for m in todo if finished(study, m) and (m not in stale or digest(study, m) != before[m])]
+        built = [m for m in every if Path(f"build/{study}_{m}/optimize.json").is_file()]
+        unfinished = {m for m in built if m not in done and not finished(study, m)}   # read no half-made build
         if stopped:
             left = [m for m in todo if m not in done]
             if not done:
                 print(f"edgecnn: error: BUDGET_MIN={budget_min:g} was too small for even one model: the build of "
                       f"{study}_{left[0]} was stopped after {budget_min:g} min (its training resumes from its last "
-                      f"epoch next run); the report holds the {len(have)} row(s) that exist.", file=sys.stderr)
+                      f"epoch next run); " + (f"the report holds the {len(have)} row(s) that exist." if have else
+                                              "there are no rows yet, so no report was written."), file=sys.stderr)
                 status = 2
             else:
                 say(f"{study}: the budget of {budget_min:g} min ran out; {len(done)} row(s) made, {len(left)} left "
                     f"({' '.join(left)}): run `{make_command(study)}` again to go on.")
                 status = 0
         elif status:
-            print(f"edgecnn: error: make could not build {' '.join(m for m in todo if m not in done)} (see above); "
-                  f"the report holds the rows that exist.", file=sys.stderr)
+            failed = [m for m in todo if m not in done]
+            print(f"edgecnn: error: make could not build {' '.join(f'{study}_{m}' for m in failed) or 'them'} (see "
+                  f"above); " + ("the report holds the rows that exist." if have or done else "no report was "
+                                 "written: the study has no rows yet."), file=sys.stderr)
             status = 1
         if have or done:
-            compare(study, "build", "reports", skip={m for m in todo if m not in done})
+            compare(study, "build", "reports", skip={m for m in todo if m not in done} | unfinished)
         return status
 
 

@@ -91,7 +91,7 @@ def main(argv=None):
     except UserError as e:
         print(f"runtimes: {e}", file=sys.stderr)
         return 2
-    write(report, REPORT, markdown, invoked("edgecnn.study.runtimes", argv))
+    write(report, REPORT, markdown, invoked("edgecnn.study.runtimes", argv), ("edgecnn.bench",))
     return 0
 
 

@@ -144,7 +144,8 @@ def main(argv=None):
     p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     args = p.parse_args(argv)
     try:
-        write(run(args.sets, args.variants), REPORT, markdown, invoked("edgecnn.study.your_data", argv))
+        write(run(args.sets, args.variants), REPORT, markdown, invoked("edgecnn.study.your_data", argv),
+              ("edgecnn.bench",))
     except UserError as e:
         print(f"your-data: {e}", file=sys.stderr)
         return 2
