@@ -109,11 +109,14 @@ $(DEVICE_VENV)/.installed: $(BENCH_SRC)
 ARCH ?= $(shell uname -m)
 ARM_ROOT ?= .arm64-root
 ARM_SAMPLES ?= 300
+# ARM_REPORT=reports/arm_check.md: the table written as a report with its record (edgecnn/study/arm_check.py)
+ARM_REPORT ?=
 DEVICE_CHECK ?= build
 LITERT_PIN := $(shell grep -i '^ai-edge-litert==' constraints.txt)
 ifeq ($(ARCH),aarch64)
 device-check: setup $(ARM_ROOT)/.installed
-	$(PY) -m edgecnn.bench.emulated $(ARM_ROOT) $(DEVICE_CHECK) --samples $(ARM_SAMPLES)
+	$(if $(ARM_REPORT),$(PY) -m edgecnn.study.arm_check $(ARM_ROOT) $(DEVICE_CHECK) --samples $(ARM_SAMPLES) \
+	  --report $(basename $(ARM_REPORT)),$(PY) -m edgecnn.bench.emulated $(ARM_ROOT) $(DEVICE_CHECK) --samples $(ARM_SAMPLES))
 else
 device-check: $(DEVICE_VENV)/.installed
 	cd $(DEVICE_VENV) && bin/python -m edgecnn.bench.device_check $(addprefix $(CURDIR)/,$(DEVICE_CHECK))

@@ -392,7 +392,7 @@ def test_device_check_on_aarch64_under_qemu_matches_the_hosts_top1(workspace, ti
         (folder / "int8.tflite").write_bytes(blob)
         np.savez(folder / "testset.npz", x=fit_images(x[:40], (32, 32, 1)), y=y[:40])
     proc = make(workspace, "device-check", "ARCH=aarch64", f"ARM_ROOT={ROOT / '.arm64-root'}", "ARM_SAMPLES=40",
-                check=False)
+                "ARM_REPORT=reports/arm_check.md", check=False)
     out = proc.stdout
     assert "aarch64 (qemu-user): litert 2.3.0" in out, out + proc.stderr
     good = next(line for line in out.splitlines() if line.startswith("build/good/int8.tflite"))
@@ -400,6 +400,14 @@ def test_device_check_on_aarch64_under_qemu_matches_the_hosts_top1(workspace, ti
     broken = next(line for line in out.splitlines() if line.startswith("build/broken/int8.tflite"))
     assert broken.split()[1] == "NO" and "build/broken/int8.tflite" in broken.split("NO", 1)[1]
     assert proc.returncode != 0 and "1 of 2 files load on aarch64 and predict as the host does" in out
+    # ARM_REPORT: the same figures as a report (edgecnn/study/arm_check.py), with its record
+    report = json.loads((workspace / "reports" / "arm_check.json").read_text())
+    md = (workspace / "reports" / "arm_check.md").read_text()
+    row = next(f for f in report["files"] if f["path"] == "build/good/int8.tflite")
+    assert f"| build/good/int8.tflite | yes | {100 * row['top1_arm']:.2f} % | {100 * row['top1_host']:.2f} % | " \
+           f"{row['differ']} of 40 |" in md and good.split()[2] == f"{100 * row['top1_arm']:.2f}"
+    assert "| build/broken/int8.tflite | no |" in md and "1 of 2 files load on aarch64" in md
+    assert (workspace / "reports" / "arm_check.provenance.json").is_file()
 
 
 def test_device_check_verdict_allows_ties_in_float_files_and_a_share_in_integer_ones():

@@ -139,7 +139,7 @@ def run_guest(root, pairs, samples):
     return out
 
 
-def host(root, folders, samples):
+def host(root, folders, samples, json_out=None):
     from edgecnn.bench.labelled import load_npz
     from edgecnn.bench.runtime import pick_runtime
 
@@ -159,6 +159,7 @@ def host(root, folders, samples):
           f"{runtime.name} {runtime.version}; top-1 on the first {samples} test images of each; no latency "
           f"(an emulator's time is not a board's)")
     rows, failed = [("file", "loads", "top-1 aarch64", "top-1 host", "difference", "predictions differing")], 0
+    measured = []
     for path, data in pairs:
         _, y, _ = load_npz(data)
         y = y[:samples]
@@ -166,6 +167,7 @@ def host(root, folders, samples):
         if "scores" not in theirs or "scores" not in ours:
             failed += 1
             rows.append((path, "yes" if theirs["loaded"] else "NO", "-", "-", "-", theirs.get("error", ours.get("error"))))
+            measured.append({"path": path, "loaded": bool(theirs["loaded"]), "error": theirs.get("error", ours.get("error"))})
             continue
         differ, why = verdict(theirs["scores"], ours["scores"], ours["integer"])
         a, h = np.argmax(theirs["scores"], 1), np.argmax(ours["scores"], 1)
@@ -173,12 +175,20 @@ def host(root, folders, samples):
         failed += why is not None
         rows.append((path, "yes", f"{top_a:.2f} %", f"{top_h:.2f} %", f"{top_a - top_h:+.2f} pt",
                      f"{differ} of {len(a)}" + (f": {why}" if why else "")))
+        measured.append({"path": path, "loaded": True, "top1_arm": top_a / 100, "top1_host": top_h / 100,
+                         "differ": int(differ), "images": len(a), "failed": why})
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
-    print(f"{len(pairs) - failed} of {len(pairs)} files load on aarch64 and predict as the host does (float files: "
-          f"everywhere but on ties; integer files: on all but {INTEGER_SHARE:g} % of the images, {allowed(samples)} "
-          f"of {samples})")
+    said = (f"{len(pairs) - failed} of {len(pairs)} files load on aarch64 and predict as the host does (float files: "
+            f"everywhere but on ties; integer files: on all but {INTEGER_SHARE:g} % of the images, {allowed(samples)} "
+            f"of {samples})")
+    print(said)
+    if json_out:
+        with open(json_out, "w") as f:
+            json.dump({"arm": {"runtime": arm["runtime"], "numpy": arm["numpy"]}, "host": {
+                "machine": os.uname().machine, "runtime": f"{runtime.name} {runtime.version}"}, "samples": samples,
+                "files": measured, "verdict": said, "passed": not failed}, f, indent=1)
     return 1 if failed else 0
 
 
@@ -190,8 +200,9 @@ def main(argv=None):
     p.add_argument("root", help="the arm64 root (make device-check ARCH=aarch64 builds .arm64-root)")
     p.add_argument("folders", nargs="*", default=["build"])
     p.add_argument("--samples", type=int, default=300, help="test images per file (default 300)")
+    p.add_argument("--json", metavar="OUT", help="also write each file's figures and the verdict as JSON")
     args = p.parse_args(argv)
-    return host(args.root, args.folders, args.samples)
+    return host(args.root, args.folders, args.samples, args.json)
 
 
 if __name__ == "__main__":
