@@ -28,7 +28,7 @@ PYTEST_ARGS ?=
 # two a commit earlier (2026-12-05, AMD EPYC)
 TEST_WORKERS ?= 3
 
-.PHONY: setup data demo test docs reports-check clean device-check compare compression runtimes app-check transfer your-data software-gpu swiftshader gpu-check gpu-check-training gpu-check-delegate gpu-coverage peer int8-speed reference stem-trade ablation
+.PHONY: setup data demo test docs reports-check clean device-check compare compression runtimes fold-check app-check transfer your-data software-gpu swiftshader gpu-check gpu-check-training gpu-check-delegate gpu-coverage peer int8-speed reference stem-trade ablation
 .SECONDARY:
 
 setup: $(VENV)/.installed $(if $(GPU),$(VENV)/.installed-gpu) swiftshader
@@ -354,6 +354,12 @@ transfer: setup data
 compression: setup data
 	$(MAKE) --no-print-directory build/$(DEMO)/best.tflite
 	$(PY) -m edgecnn.study.compression recipes/$(DEMO).yaml --out reports/compression.md
+
+# The input fold on the demo's trained model: unfolded against folded files, fp32 outputs and int8 top-1 on all
+# test images: reports/fold_check.md, included in docs/speed.md
+fold-check: setup data
+	$(MAKE) --no-print-directory build/$(DEMO)/model.keras build/$(DEMO)/testset.npz
+	$(PY) -m edgecnn.study.fold recipes/$(DEMO).yaml
 
 # The demo's int8 and fp32 files on LiteRT and on tflite-runtime 2.14 (the device env), with XNNPACK and on
 # the reference kernels: reports/runtimes.md, included in docs/benchmark.md

@@ -238,6 +238,24 @@ def test_optimize_measures_every_compressed_candidate_within_the_documented_targ
     assert all(manifest[name]["sha256"] == sha256_file(out / name) for name in on_disk)
 
 
+def test_the_fold_report_is_fold_checks_measurement_of_the_trained_model(tiny_build, tmp_path, monkeypatch):
+    """make fold-check's report (edgecnn/study/fold.py) on the tiny recipe's trained model, 200 test images: the
+    table is the measurement, the fp32 files agree, and the record names the recipe."""
+    from edgecnn.study import fold
+
+    workspace = copy_of(tiny_build, tmp_path / "w")
+    monkeypatch.chdir(workspace)
+    assert fold.main(["recipes/tiny.yaml", "--samples", "200"]) == 0
+    report = json.loads((workspace / "reports" / "fold_check.json").read_text())
+    md = (workspace / "reports" / "fold_check.md").read_text()
+    assert report["images"] == 200 and report["fp32_max_relative_difference"] < 1e-4
+    assert (f"| int8 top-1 | {100 * report['int8_top1_unfolded']:.2f} % | {100 * report['int8_top1_folded']:.2f} % |"
+            in md) and f"| {report['int8_predictions_differing']:,} of 200 |" in md
+    made = json.loads((workspace / "reports" / "fold_check.provenance.json").read_text())
+    assert [Path(r).as_posix()[-17:] for r in made["recipes"]] == ["recipes/tiny.yaml"]
+    assert "edgecnn/convert/fold_check.py" in made["modules"]
+
+
 def test_the_microcontroller_array_comes_from_tflite_micro_s_own_run(tiny_build, tmp_path):
     """int8.tflite on TFLite Micro's interpreter over the bench's 2,000 test images, next to LiteRT, and the C
     array with the arena it measured."""

@@ -193,7 +193,7 @@ def write(report, base, render, command, packages=()):
 
     base.parent.mkdir(exist_ok=True)
     atomic_write(base.with_suffix(".json"), (json.dumps(report, indent=1) + "\n").encode())
-    recipes = provenance.recipes_in(report)
+    recipes = provenance.recipes_in(report, Path.cwd())          # the project the command ran in
     made = provenance.record(base.with_suffix(".md"), command, recipes, packages,
                              builds=[Path("build") / r.stem for r in recipes])
     text = render(report)
