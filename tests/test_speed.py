@@ -424,3 +424,20 @@ def test_the_runtimes_table_is_each_runtimes_measured_medians(tiny_models, monke
         fast, slow = (r for r in report["results"] if r["env"] == env)
         name = f"{fast['runtime']['name']} {fast['runtime']['version']}"
         assert cells(md, name) == [name, *(f"{r['median_ms'][str(f)]:.3f} ms" for r in (fast, slow) for f in files)]
+
+
+def test_a_bench_files_report_is_one_runs_medians_and_top1(tiny_models, tmp_path, monkeypatch):
+    """edgecnn/study/bench_files.py: two files in one interleaved run; each row is the run's median, its ratio to
+    the first file's, its top-1."""
+    from edgecnn.study import bench_files
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "testset.npz").write_bytes(labelled_set(40))
+    files = [str(tiny_models[1]["fp32"]), str(tiny_models[1]["int8"])]
+    assert bench_files.main([*files, "--data", "testset.npz", "--runs", "3", "--out", "reports/two"]) == 0
+    report = json.loads((tmp_path / "reports" / "two.json").read_text())
+    md = (tmp_path / "reports" / "two.md").read_text()
+    first = report["models"][0]["latency_ms"]["median"]
+    for m in report["models"]:
+        assert cells(md, m["path"])[2:] == [f"{m['latency_ms']['median']:.3f}", f"{m['latency_ms']['median'] / first:.2f}",
+                                            f"{100 * m['accuracy']['top1']:.2f} %"]
