@@ -117,26 +117,26 @@ def run(study, models=None, budget_min=None, jobs=1, say=print):
         done = [m for m in todo if finished(study, m) and (m not in stale or digest(study, m) != before[m])]
         built = [m for m in every if Path(f"build/{study}_{m}/optimize.json").is_file()]
         unfinished = {m for m in built if m not in done and not finished(study, m)}   # read no half-made build
-        if stopped:
-            left = [m for m in todo if m not in done]
-            if not done:
-                print(f"edgecnn: error: BUDGET_MIN={budget_min:g} was too small for even one model: the build of "
-                      f"{study}_{left[0]} was stopped after {budget_min:g} min (its training resumes from its last "
-                      f"epoch next run); " + (f"the report holds the {len(have)} row(s) that exist." if have else
-                                              "there are no rows yet, so no report was written."), file=sys.stderr)
-                status = 2
-            else:
-                say(f"{study}: the budget of {budget_min:g} min ran out; {len(done)} row(s) made, {len(left)} left "
-                    f"({' '.join(left)}): run `{make_command(study)}` again to go on.")
-                status = 0
+        skip = {m for m in todo if m not in done} | unfinished
+        if have or [m for m in built if m not in skip]:     # the rows so far, and those of complete builds
+            compare(study, "build", "reports", skip=skip)
+        count = len(rows.load(study, warn=lambda line: None))
+        held = f"the report holds the {count} row(s) that exist." if count else "there are no rows yet, so no " \
+                                                                                "report was written."
+        left = [m for m in todo if m not in done]
+        if stopped and not done:
+            print(f"edgecnn: error: BUDGET_MIN={budget_min:g} was too small for even one model: the build of "
+                  f"{study}_{left[0]} was stopped after {budget_min:g} min (its training resumes from its last "
+                  f"epoch next run); {held}", file=sys.stderr)
+            status = 2
+        elif stopped:
+            say(f"{study}: the budget of {budget_min:g} min ran out; {len(done)} model(s) built, {len(left)} left "
+                f"({' '.join(left)}): run `{make_command(study)}` again to go on; {held}")
+            status = 0
         elif status:
-            failed = [m for m in todo if m not in done]
-            print(f"edgecnn: error: make could not build {' '.join(f'{study}_{m}' for m in failed) or 'them'} (see "
-                  f"above); " + ("the report holds the rows that exist." if have or done else "no report was "
-                                 "written: the study has no rows yet."), file=sys.stderr)
+            print(f"edgecnn: error: make could not build {' '.join(f'{study}_{m}' for m in left) or 'them'} (see "
+                  f"above); {held}", file=sys.stderr)
             status = 1
-        if have or done:
-            compare(study, "build", "reports", skip={m for m in todo if m not in done} | unfinished)
         return status
 
 
