@@ -238,3 +238,13 @@ def test_ablation_table_calls_a_change_within_the_noise_no_clear_change():
     lines = markdown(report).splitlines()
     assert "| b | b | a | 91.00 % | 90.50 % | -0.50 | +1.00 | helps |" in lines[5]
     assert "| +0.10 | no clear change |" in lines[6] and "| -1.00 | hurts |" in lines[7]
+
+
+def test_a_row_records_its_models_family_modules_and_not_the_others():
+    """The registry imports every family's module; a row keeps only its builder's and what that imports, so an
+    edit of another family leaves it current."""
+    from edgecnn.study.rows import unused_families
+
+    idle = unused_families("se_resnet50")
+    assert "edgecnn/zoo/mobilenet_v2.py" in idle and "edgecnn/zoo/densenet.py" in idle
+    assert not {"edgecnn/zoo/senet.py", "edgecnn/zoo/resnet.py"} & idle      # SE-ResNet is built on ResNet's blocks

@@ -38,12 +38,40 @@ def write(study, build, measured, bench_code, out="reports", command=None):
     made = provenance.describe(command or f"make compare STUDY={study}", [recipe] if recipe.is_file() else [],
                                code=provenance.merge([counted, bench_code]), loaded=False, builds=[build.folder],
                                artifacts=used)
+    idle = unused_families(build.model)          # loaded by the zoo's registry, never run for this model
+    made["modules"] = {name: d for name, d in made["modules"].items() if name not in idle}
+    made["fingerprint"] = provenance.fingerprint(made)
     row = {"study": study, "model": build.model, "build": build.folder.as_posix(),
            "shared": {s: build.recipe.get(s) for s in SHARED},
            "files": {v: sha256_file(build.file(v)) for v in build.variants()},
            "rows": [asdict(r) for r in measured], **made}
     atomic_write(path_of(study, build.model, out), (json.dumps(row, indent=1, sort_keys=True) + "\n").encode())
     return row
+
+
+def unused_families(model):
+    """The zoo's family modules (paths) that neither the model's builder module nor what it imports within the
+    zoo is: the registry imports them all, but an edit of one changes no figure of this model."""
+    import ast
+
+    from edgecnn.sources import ROOT
+    from edgecnn.zoo.registry import FAMILY_MODULES, entry
+
+    zoo = ROOT / "edgecnn" / "zoo"
+    seen, todo = set(), [entry(model).builder.__module__.rsplit(".", 1)[-1]]
+    while todo:
+        name = todo.pop()
+        if name in seen or not (zoo / f"{name}.py").is_file():
+            continue
+        seen.add(name)
+        for node in ast.walk(ast.parse((zoo / f"{name}.py").read_text())):
+            if isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level == 1 or base == "edgecnn.zoo":
+                    todo += [a.name for a in node.names] if not base or base == "edgecnn.zoo" else [base]
+                elif base.startswith("edgecnn.zoo."):
+                    todo.append(base.split(".")[2])
+    return {f"edgecnn/zoo/{m}.py" for m in FAMILY_MODULES if m not in seen}
 
 
 def read(path):
