@@ -145,7 +145,7 @@ def test_compare_measures_a_study_in_one_run_and_writes_the_reports(tmp_path, ti
     text = compare("t", tmp_path / "build", reports)
     assert "# Study `t`: 2 of 2 models on fashion_mnist" in text
     assert "Made by `make compare STUDY=t`. Training: 1 epoch(s) on 100 training images" in text
-    assert "Latency: one interleaved edgecnn-bench run over all 6 files" in text
+    assert "Latency: 2 interleaved edgecnn-bench runs over all 6 files" in text and "the lower of its runs'" in text
     assert "| vgg16 | baseline | fp32 (best) | 33.64 M | 330.9 M |" in text
     assert "| mobilenet_v2 | edge | int8 (best) | 0.42 M | 4.5 M | 592 KB | 90.00 % |" in text
     assert "Most accurate baseline file: vgg16 fp32, 91.00 % top-1" in text and "0 of 1 edge files" in text
