@@ -22,7 +22,7 @@ def report(recipe, out=None):
         raise UserError(f"--out {out}: its folder cannot be made ({e.strerror}); name a file in a folder you can "
                         f"write.") from None
     command = f"edgecnn report {recipe.path} --out {out}"
-    made = provenance.record(out, command, [recipe.path], builds=[recipe.build_dir])
+    made = provenance.record(out, command, [recipe.path], ("edgecnn.bench",), builds=[recipe.build_dir])
     text = (f"`{command}` after `make {recipe.build_dir / 'bench.json'}` on {time.strftime('%Y-%m-%d')}, "
             f"{made['cpu']} ({made['cores']} cores):\n\n```\n{table.rstrip()}\n```\n\n" + provenance.footer(made))
     atomic_write(out, text.encode())
