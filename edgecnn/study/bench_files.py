@@ -6,12 +6,11 @@ first file, top-1 on a labelled set, size. For a docs page that compares a few f
 """
 
 import argparse
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from edgecnn.artifacts import read_json
+from edgecnn.errors import UserError
+from edgecnn.study.bench_run import run_bench
 
 
 def markdown(report):
@@ -43,15 +42,13 @@ def main(argv=None):
     p.add_argument("--runs", type=int, default=200)
     p.add_argument("--out", required=True, help="the report's path without suffix, such as reports/hard_swish")
     args = p.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "bench.json"
-        status = subprocess.call([sys.executable, "-m", "edgecnn.bench", *args.files, "--threads", str(args.threads),
-                                  "--runs", str(args.runs), "--json", str(out), "--quiet",
-                                  *(["--data", args.data] if args.data else []),
-                                  *(["--samples", str(args.samples)] if args.samples else [])])
-        if status:
-            return status
-        report = read_json(out)
+    try:
+        report = run_bench(args.files, ["--threads", args.threads, "--runs", args.runs,
+                                        *(["--data", args.data] if args.data else []),
+                                        *(["--samples", args.samples] if args.samples else [])], "the named files")
+    except UserError as e:
+        print(f"bench-files: {e}", file=sys.stderr)
+        return 2
     write(report, Path(args.out), markdown, invoked("edgecnn.study.bench_files", argv), ("edgecnn.bench",))
     return 0
 

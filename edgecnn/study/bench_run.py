@@ -13,16 +13,21 @@ from edgecnn.study.peer import write
 from edgecnn.study.provenance import invoked
 
 
-def bench(files, testset, runs, warmup, what):
-    """({path: the benchmark's entry}, runtime) for `files`, measured together, 1 thread."""
+def run_bench(files, options, what, python=None):
+    """One edgecnn-bench run over `files` (interleaved) with the command-line `options`, in a child process of
+    `python` (default: this one) without TensorFlow; its JSON report. UserError naming `what` when it fails."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "bench.json"
-        status = subprocess.call([sys.executable, "-m", "edgecnn.bench", *map(str, files), "--threads", "1",
-                                  "--runs", str(runs), "--warmup", str(warmup), "--data", str(testset),
-                                  "--json", str(out), "--quiet"])
+        status = subprocess.call([str(python or sys.executable), "-m", "edgecnn.bench", *map(str, files),
+                                  *map(str, options), "--json", str(out), "--quiet"])
         if status:
             raise UserError(f"the benchmark of {what}'s {len(files)} files failed (exit {status}); see above.")
-        report = read_json(out)
+        return read_json(out)
+
+
+def bench(files, testset, runs, warmup, what):
+    """({path: the benchmark's entry}, runtime) for `files`, measured together, 1 thread."""
+    report = run_bench(files, ["--threads", 1, "--runs", runs, "--warmup", warmup, "--data", testset], what)
     return {m["path"]: m for m in report["models"]}, report["runtime"]
 
 

@@ -10,13 +10,11 @@ reports/runtimes.md and .json.
 """
 
 import argparse
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from edgecnn.artifacts import read_json
 from edgecnn.errors import UserError
+from edgecnn.study.bench_run import run_bench
 
 DEMO = Path("build/fashion_mnist_mobilenet_v2")
 DEVICE_PYTHON = Path(".device-venv/bin/python")
@@ -32,14 +30,8 @@ def environments():
 
 
 def bench(python, files, runs, threads, xnnpack):
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "bench.json"
-        argv = [str(python), "-m", "edgecnn.bench", *map(str, files), "--runs", str(runs), "--threads", str(threads),
-                "--json", str(out), "--quiet", *([] if xnnpack else ["--no-xnnpack"])]
-        status = subprocess.call(argv)
-        if status:
-            raise UserError(f"edgecnn-bench in {python} failed (exit {status}); see above.")
-        return read_json(out)
+    return run_bench(files, ["--runs", runs, "--threads", threads, *([] if xnnpack else ["--no-xnnpack"])],
+                     f"{python}'s runtime", python)
 
 
 def run(files, runs, threads):

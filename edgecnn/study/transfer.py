@@ -5,9 +5,7 @@ edgecnn-bench run on the target task's test images, written as reports/transfer.
     python -m edgecnn.study.transfer [--runs 100]
 """
 
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from edgecnn.artifacts import read_json
@@ -42,13 +40,9 @@ def run(runs):
     if missing:
         raise UserError(f"{missing[0]} is missing: `make transfer` builds the pair first.")
     data = folders[1] / "testset.npz"
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "bench.json"
-        status = subprocess.call([sys.executable, "-m", "edgecnn.bench", *(str(f / "int8.tflite") for f in folders),
-                                  "--data", str(data), "--runs", str(runs), "--json", str(out), "--quiet"])
-        if status:
-            raise UserError(f"the benchmark of the transfer pair failed (exit {status}); see above.")
-        bench = read_json(out)
+    from edgecnn.study.bench_run import run_bench
+
+    bench = run_bench([f / "int8.tflite" for f in folders], ["--data", data, "--runs", runs], "the transfer pair")
     recipes = {name: read_json(Path("build") / name / "recipe.json") for name in (*PAIR, SOURCE)
                if (Path("build") / name / "recipe.json").is_file()}
     return {"bench": bench, "recipes": recipes,
