@@ -28,10 +28,10 @@ PYTEST_ARGS ?=
 # two a commit earlier (2026-12-05, AMD EPYC)
 TEST_WORKERS ?= 3
 
-.PHONY: setup data demo test docs reports-check clean device-check compare compression runtimes fold-check app-check transfer your-data software-gpu swiftshader gpu-check gpu-check-training gpu-check-delegate gpu-coverage peer int8-speed reference stem-trade ablation
+.PHONY: setup data demo test docs reports-check clean device-check compare compression runtimes fold-check app-check web-setup web-tools web-check transfer your-data software-gpu swiftshader gpu-check gpu-check-training gpu-check-delegate gpu-coverage peer int8-speed reference stem-trade ablation
 .SECONDARY:
 
-setup: $(VENV)/.installed $(if $(GPU),$(VENV)/.installed-gpu) swiftshader
+setup: $(VENV)/.installed $(if $(GPU),$(VENV)/.installed-gpu) swiftshader web-tools
 
 # The software GPU (SwiftShader, below) as part of set-up: installed as root, else one line says how; set-up
 # goes on either way (make gpu-check-delegate and the software-GPU tests need it, nothing else does).
@@ -154,6 +154,30 @@ $(APP_VENV)/.installed:
 
 app-check: setup $(APP_VENV)/.installed
 	$(EDGECNN) app-check $(APP_CHECK) --python $(APP_VENV)/bin/python
+
+# The web page (edgecnn export --format web) in a real browser: Chromium and Node from Debian (as root; otherwise
+# one line says how), LiteRT.js and puppeteer-core from npm at the versions web/package-lock.json pins. make setup
+# tries it and goes on without (make web-check and the web tests need it, nothing else does).
+WEB_MODULES := web/node_modules/.installed
+WEB_CHECK ?= build/$(DEMO)/fp32.tflite build/$(DEMO)/int8.tflite
+web-setup: $(WEB_MODULES)
+$(WEB_MODULES): web/package.json web/package-lock.json
+	@missing="$$(command -v chromium >/dev/null || echo chromium) $$(command -v node >/dev/null || echo nodejs) \
+	  $$(command -v npm >/dev/null || echo npm)"; \
+	if [ -z "$$(echo $$missing)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then { apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; } || \
+	  { echo "could not install $$(echo $$missing) from Debian's registry; make web-check needs them." >&2; exit 1; }; \
+	else echo "the web page's check needs $$(echo $$missing): run 'sudo apt-get install $$(echo $$missing)'." >&2; exit 1; fi
+	cd web && npm ci --silent --no-audit --no-fund || \
+	  { echo "could not install LiteRT.js and puppeteer-core from npm (npm ci in web/); is the registry reachable?" >&2; exit 1; }
+	@touch $@
+web-tools:
+	@$(MAKE) --no-print-directory $(WEB_MODULES) || echo "note: make web-check needs Chromium, Node and web/node_modules (make web-setup)." >&2
+
+# The demo's page on WebAssembly and on WebGPU (SwiftShader without a GPU), against edgecnn-bench on 1,000 test
+# images; WEB_REPORT=reports/web_check also writes the report and the screenshot docs/web.md shows.
+web-check: setup $(WEB_MODULES)
+	$(EDGECNN) web-check $(WEB_CHECK) $(if $(WEB_REPORT),--report $(WEB_REPORT))
 
 # --- the stage graph ---------------------------------------------------------------------------
 # every recipe file: a recipe may start from others (`base:`); check rewrites only what changed.

@@ -214,10 +214,12 @@ def compare(study, build_root, out):
 
 @main.command()
 @click.argument("model_path", metavar="FILE.tflite", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["c", "android", "ios"]), required=True,
-              help="c: model_data.h/.cc; android: assets/ with labels and a JSON description; ios: bundle resources")
+@click.option("--format", "fmt", type=click.Choice(["c", "android", "ios", "web"]), required=True,
+              help="c: model_data.h/.cc; android: assets/ with labels and a JSON description; ios: bundle resources; "
+                   "web: a static page running the file through LiteRT.js")
 @click.option("--out", required=True, type=click.Path(), help="the app's folder (created when missing)")
-@click.option("--name", help="array name (c, default g_model) or file name (android/ios, default model)")
+@click.option("--name", help="array name (c, default g_model), file name (android/ios, default model) or the page's "
+              "title (web, default the file's name)")
 @click.option("--force", is_flag=True, help="overwrite files that exist")
 @click.option("--max-bytes", type=click.IntRange(min=1), help="fail when the model is larger (a flash budget)")
 @click.option("--labels", "labels_path", type=click.Path(dir_okay=False),
@@ -232,8 +234,9 @@ def compare(study, build_root, out):
 @click.option("--recipe", "recipe_path", type=click.Path(dir_okay=False),
               help="the recipe the file belongs to: its manifest lists what is written under its build "
                    "folder, and c takes --max-bytes, --max-arena and --arena-margin from its export section")
+@click.option("--top", type=click.IntRange(min=1), default=5, show_default=True, help="web: classes the page shows")
 def export(model_path, fmt, out, name, force, max_bytes, labels_path, mean, std, no_metadata, max_arena,
-           arena_margin, recipe_path):
+           arena_margin, recipe_path, top):
     """Embed FILE.tflite in an app: a C/C++ array for microcontrollers, or Android/iOS resources.
 
     c writes model_data.h/.cc and model_runtime.h: kTensorArenaSize and a MicroMutableOpResolver with exactly
@@ -242,7 +245,7 @@ def export(model_path, fmt, out, name, force, max_bytes, labels_path, mean, std,
     from edgecnn.export.stage import export as run
 
     written, note = run(model_path, fmt, out, name, force, max_bytes, labels_path, mean, std, not no_metadata,
-                        max_arena, arena_margin, recipe_path)
+                        max_arena, arena_margin, recipe_path, top)
     for path in written:
         click.echo(f"wrote {path}")
     click.echo(note)
@@ -285,6 +288,33 @@ def app_check(paths, python, samples):
 
     status = run(list(paths) or ["build"], python, samples, echo=click.echo)
     sys.exit(status)
+
+
+@main.command("web-check")
+@click.argument("paths", nargs=-1, required=True, metavar="FILE.tflite...")
+@click.option("--samples", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="the first N images of each file's testset.npz")
+@click.option("--port", type=click.IntRange(1024, 65435), default=8000, show_default=True,
+              help="where the page is served on 127.0.0.1 (the next free port when it is busy)")
+@click.option("--report", type=click.Path(dir_okay=False),
+              help="also write REPORT.md/.json (with what made them) and REPORT.png, the page classifying a test image")
+def web_check(paths, samples, port, report):
+    """Each file's web page (edgecnn export --format web) in the system Chromium, headless, on WebAssembly and on
+    WebGPU (SwiftShader where there is no GPU): top-1 within 0.2 points of edgecnn-bench on the same images."""
+    from edgecnn.export.web import litertjs_version
+    from edgecnn.export.web_check import run
+
+    shot = Path(report).with_suffix(".png") if report else None
+    if shot:
+        shot.parent.mkdir(parents=True, exist_ok=True)
+    results = run(paths, samples, port, shot, echo=click.echo)
+    if report:
+        from edgecnn.study.provenance import invoked
+        from edgecnn.study.web_report import write
+
+        adapters = sorted({r.figures["adapter"] for r in results if r.accelerator == "webgpu" and r.figures.get("adapter")})
+        write(results, report, invoked("edgecnn"), litertjs_version(), "; ".join(adapters) or "an unnamed adapter")
+    sys.exit(0 if all(r.status == "ok" for r in results) else 1)
 
 
 @main.command()

@@ -53,6 +53,18 @@ def installed(target, what):
         (pytest.fail if os.environ.get("CI") == "true" else pytest.skip)(said)
 
 
+def rewrite(blob, change):
+    """The flatbuffer with `change(ModelT)` applied (the schema module ships with LiteRT)."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(blob, 0))
+    change(model)
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
 def last_line(text):
     lines = [ln for ln in text.strip().splitlines() if ln.strip()]
     return lines[-1] if lines else ""

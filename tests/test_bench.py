@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import ROOT, last_line, run_cli
+from conftest import ROOT, last_line, rewrite, run_cli
 from edgecnn.bench.cli import main as bench_main
 from edgecnn.data.calibration import load_calibration
 
@@ -131,18 +131,6 @@ def test_xnnpack_is_on_by_default_and_off_on_request(tiny_models):
     ops = {xnnpack: {d["op_name"] for d in Loaded(paths["fp32"], runtime, 1, xnnpack).interp._get_ops_details()}
            for xnnpack in (True, False)}
     assert "DELEGATE" in ops[True] and "DELEGATE" not in ops[False] and "CONV_2D" in ops[False]
-
-
-def rewrite(blob, change):
-    """The flatbuffer with `change(ModelT)` applied (the schema module ships with LiteRT)."""
-    import flatbuffers
-    from ai_edge_litert import schema_py_generated as schema
-
-    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(blob, 0))
-    change(model)
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
 
 
 def test_ops_the_runtime_lacks_are_named(tiny_models, tmp_path):

@@ -236,7 +236,8 @@ def test_arena_plan_shares_memory_between_tensors_that_do_not_live_together():
 
 def test_inspect_reads_io_ops_flash_and_arena(tiny_models):
     c = inspect_file(tiny_models[1]["int8"])
-    assert c.inputs == [{"name": c.inputs[0]["name"], "dtype": "uint8", "shape": [1, 32, 32, 1], "scale": [1.0],
+    assert c.inputs == [{"name": c.inputs[0]["name"], "dtype": "uint8", "shape": [1, 32, 32, 1], "dynamic": False,
+                         "scale": [1.0],
                          "zero_point": [0]}]
     assert c.outputs[0]["dtype"] == "uint8" and c.outputs[0]["shape"] == [1, 10]
     assert c.operators["CONV_2D"] > 10 and c.operators["DEPTHWISE_CONV_2D"] > 10 and c.operators["SOFTMAX"] == 1

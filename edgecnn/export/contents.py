@@ -44,6 +44,7 @@ def _describe(t, types):
     zero = list(q.zeroPoint) if q is not None and q.zeroPoint is not None else []
     return {"name": t.name.decode(errors="replace"), "dtype": types[t.type].lower(),
             "shape": [int(d) for d in (t.shape if t.shape is not None else [])],
+            "dynamic": any(int(d) < 0 for d in (t.shapeSignature if t.shapeSignature is not None else [])),
             "scale": [float(s) for s in scale], "zero_point": [int(z) for z in zero]}
 
 

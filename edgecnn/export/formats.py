@@ -1,4 +1,4 @@
-"""`edgecnn export FILE --format c|android|ios`: the file sets each kind of app takes."""
+"""`edgecnn export FILE --format c|android|ios|web`: the file sets each kind of app takes."""
 
 import json
 from pathlib import Path
@@ -10,8 +10,8 @@ from edgecnn.export.contents import model_bytes
 from edgecnn.export.describe import check_labels, description, read_labels, recipe_labels, tensors
 from edgecnn.export.files import write_all
 
-FORMATS = ("c", "android", "ios")
-DEFAULT_NAME = {"c": "g_model", "android": "model", "ios": "model"}
+FORMATS = ("c", "android", "ios", "web")
+DEFAULT_NAME = {"c": "g_model", "android": "model", "ios": "model", "web": "model"}
 
 GRADLE = """// app/build.gradle.kts: keep .tflite files uncompressed in the APK so the runtime can memory-map them
 android {
@@ -91,7 +91,7 @@ def _c_files(path, data, ident, max_bytes, max_arena, margin, budgets_from=None)
 
 
 def export(path, fmt, out, name=None, force=False, max_bytes=None, labels=None, mean=0.0, std=1.0,
-           embed_metadata=True, max_arena=None, arena_margin=None, budgets_from=None):
+           embed_metadata=True, max_arena=None, arena_margin=None, budgets_from=None, top=5):
     """Write the `fmt` files of the .tflite `path` under `out`; returns (written paths, a note for the user)."""
     if fmt not in FORMATS:
         raise UserError(f"--format {fmt} is not one of {', '.join(FORMATS)}.")
@@ -103,6 +103,10 @@ def export(path, fmt, out, name=None, force=False, max_bytes=None, labels=None, 
     ident = identifier(name or DEFAULT_NAME[fmt])
     if fmt == "c":
         files, note = _c_files(path, data, ident, max_bytes, max_arena, arena_margin, budgets_from)
+    elif fmt == "web":
+        from edgecnn.export import web
+
+        files, note = web.files(path, data, name, labels, mean, std, top)
     elif fmt == "android":
         files, note = _bundle(path, data, ident, "assets/", labels, mean, std, embed_metadata), GRADLE
     else:
