@@ -104,6 +104,11 @@ def library_versions():
 UNRECORDED = ("manifest.json", ".manifest.lock", ".lock")   # the manifest itself and the two locks
 
 
+def stage_digest(recipe, stage):
+    """The digest of the recipe's sections `stage` reads (and the files behind them), as a manifest records it."""
+    return hashlib.sha256(json.dumps(recipe.stage_config(stage), sort_keys=True).encode()).hexdigest()
+
+
 def record(recipe, artifact, stage):
     """Add/refresh `artifact` (a path under recipe.build_dir) in build/<recipe>/manifest.json, keyed by its
     path there (stages/bench.json and bench.json are two entries). stage None: written by `edgecnn check`."""
@@ -124,8 +129,7 @@ def record(recipe, artifact, stage):
             "sha256": sha256_file(artifact),
             "bytes": artifact.stat().st_size,
             "stage": stage,
-            "stage_sha256": stage and hashlib.sha256(json.dumps(recipe.stage_config(stage), sort_keys=True).encode()
-                                                     ).hexdigest(),
+            "stage_sha256": stage and stage_digest(recipe, stage),
             "recipe_sha256": recipe.sha256,
             "libraries": library_versions(),
             "code": modules(),             # the edgecnn modules this command ran, as they were (edgecnn/sources.py)

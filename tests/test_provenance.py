@@ -97,3 +97,53 @@ def test_reports_check_lists_each_report_and_fails_on_a_stale_one(tmp_path, monk
                                        "such as reports/peer.md.\n")
     assert provenance.main(["--all"]) == 2
     assert capsys.readouterr().err.startswith("reports-check: unknown option --all; usage: ")
+
+
+def test_stages_behind_names_the_stages_that_changed_code_or_recipe_would_make_again(project):
+    """A stale study row makes again only what changed: the stages whose artifacts were made by changed code
+    (make -W on them), or whose recipe sections changed (Make sees those itself)."""
+    from edgecnn.artifacts import sha256_file, stage_digest
+    from edgecnn.sources import code_digest
+    from edgecnn.study.run import make_command_line
+
+    class Recipe:                                  # the sections a stage reads, as recipe.Recipe gives them
+        def __init__(self, epochs):
+            self.epochs = epochs
+
+        def stage_config(self, stage):
+            return {"train": {"epochs": self.epochs}} if stage == "train" else {"convert": {}}
+
+    build = project / "build" / "t"
+    build.mkdir(parents=True)
+    code = {name: code_digest(project / name) for name in ("edgecnn/train/fit.py", "edgecnn/convert/converter.py",
+                                                           "edgecnn/bench/measure.py")}
+    made = {"model.keras": ("train", ["edgecnn/train/fit.py"]), "int8.tflite": ("int8", ["edgecnn/convert/converter.py"]),
+            "optimize.json": ("optimize", ["edgecnn/bench/measure.py"]), "stages/int8.json": (None, [])}
+    entries = {}
+    for name, (stage, ran) in made.items():
+        (build / name).parent.mkdir(exist_ok=True)
+        (build / name).write_text(name)
+        entries[name] = {"stage": stage, "code": {m: code[m] for m in ran}, "sha256": sha256_file(build / name),
+                         "bytes": (build / name).stat().st_size,
+                         "stage_sha256": stage and stage_digest(Recipe(3), stage)}
+    (build / "manifest.json").write_text(json.dumps({"artifacts": entries}))
+    assert provenance.stages_behind(build, Recipe(3), root=project) == {}
+
+    # the benchmark's code changed: optimize (which measures the candidates) and nothing before it
+    (project / "edgecnn/bench/measure.py").write_text((project / "edgecnn/bench/measure.py").read_text() + "\nX = 1\n")
+    assert provenance.stages_behind(build, Recipe(3), root=project) == {"optimize": "code"}
+    # the recipe's train section changed too: train is behind by its recipe, in the pipeline's order
+    assert provenance.stages_behind(build, Recipe(4), root=project) == {"train": "recipe", "optimize": "code"}
+    assert provenance.stages_behind(build, Recipe(4), ["int8.tflite"], root=project) == {}     # only what a row rests on
+    argv = make_command_line("t", ["m"], {"m": ["optimize"]}, 1)
+    assert argv[-3:] == ["-W", "build/t_m/stages/optimize.json", "build/t_m/best.tflite"]
+    assert "build/t_m/stages/train.json" not in argv
+
+    # a file made again since its entry no longer speaks for the build; an entry without code is not known
+    (build / "optimize.json").write_text("made again")
+    assert provenance.stages_behind(build, Recipe(3), root=project) == {}
+    entries["int8.tflite"].pop("code")
+    (build / "manifest.json").write_text(json.dumps({"artifacts": entries}))
+    assert provenance.stages_behind(build, root=project) == {"data": "unrecorded", "train": "unrecorded"}
+    (build / "manifest.json").write_text("{damaged")
+    assert provenance.stages_behind(build, root=project) == {"data": "unrecorded", "train": "unrecorded"}

@@ -114,7 +114,7 @@ def test_headline_checks_accuracy_speed_and_size_against_the_baselines():
     assert passing == 2 and "2 of 4 edge files meet all three." in text
 
 
-def test_compare_measures_a_study_in_one_run_and_writes_the_reports(tmp_path, tiny_models):
+def test_compare_measures_a_study_in_one_run_and_writes_the_reports(tmp_path, tiny_models, monkeypatch):
     """Two builds made of real .tflite files (the tiny MobileNetV2 stands in for both models' files):
     one interleaved benchmark, params and MACs from the zoo, top-1 from optimize.json, reports written."""
     import shutil
@@ -185,13 +185,26 @@ def test_compare_measures_a_study_in_one_run_and_writes_the_reports(tmp_path, ti
     assert rows.read(reports / "t" / "mobilenet_v2.json")[0]["model"] == "mobilenet_v2"
     assert rows.load("t", reports)["vgg16"]["stale"] == [f"changed since: {module}"]
 
+    # while its build's files are what today's code and recipe make, a stale row is measured again, not rebuilt
+    monkeypatch.setattr(rows, "build_current", lambda build: build.model == "vgg16")
+    remeasured = compare("t", tmp_path / "build", reports)
+    now = json.loads((reports / "t" / "vgg16.json").read_text())
+    assert rows.load("t", reports)["vgg16"]["stale"] == [] and now["modules"][module] != "0" * 16
+    assert f"- vgg16: {now['date']}, {now['cpu']} ({now['cores']} cores), fingerprint {now['fingerprint']}: current" \
+        in remeasured
+
     # a row measured with other shared sections (the study's base edited since) is named, not tabulated
-    old = json.loads((reports / "t" / "vgg16.json").read_text())
+    old = json.loads((reports / "t" / "mobilenet_v2.json").read_text())
     old["shared"]["train"]["epochs"] = 9
-    (reports / "t" / "vgg16.json").write_text(json.dumps(old))
+    (reports / "t" / "mobilenet_v2.json").write_text(json.dumps(old))
     apart = compare("t", tmp_path / "build", reports)
-    assert "Left out of the table: vgg16, measured with other settings of the study's shared sections" in apart
-    assert "| vgg16 |" not in apart and "No vgg16 fp32 row yet" in apart
+    assert "Left out of the table: mobilenet_v2, measured with other settings of the study's shared sections" in apart
+    assert "| mobilenet_v2 |" not in apart and "| vgg16 |" in apart
+
+    # a study without its reference row yet says when its headline comes
+    (reports / "t" / "vgg16.json").unlink()
+    without = compare("t", tmp_path / "build", reports, skip={"vgg16"})
+    assert "| mobilenet_v2 |" in without and "No vgg16 fp32 row yet" in without
 
 
 def test_compare_on_an_empty_build_says_which_make_target_fills_it(tmp_path):

@@ -212,12 +212,14 @@ def verdicts(rows):
 
 
 def measure_builds(study, root, out, warn, skip=()):
-    """Rows for the study's complete builds that have none, or one measured on other files: one interleaved
+    """Rows for the study's complete builds that have none, one measured on other files, or a stale one while
+    the build's files are as today's code and recipe make them (what measured it changed): one interleaved
     benchmark of those builds' files and of every current row's files still in build/ (so their latencies
     compare); returns (row files by model, {model: Row list from this run})."""
     builds = [b for b in find_builds(root, study, partial=True) if b.model not in skip]
     have = rows.load(study, out, warn)
-    fresh = [b for b in builds if b.model not in have or not rows.up_to_date(have[b.model], b)]
+    fresh = [b for b in builds if b.model not in have or not rows.up_to_date(have[b.model], b)
+             or have[b.model]["stale"] and rows.build_current(b)]      # stale only in what measured it
     again = [b for b in builds if b not in fresh and rows.up_to_date(have[b.model], b)]
     for section in rows.SHARED if fresh else ():
         _shared(fresh, section)              # the builds made for this report agree, or the study is refused
@@ -333,6 +335,6 @@ def report_text(study, have, now, run):
         text += (f"\nLeft out of the table: {', '.join(apart)}, measured with other settings of the study's shared "
                  f"sections than the rows above (stale; the next `{make_command(study)}` makes them again).\n")
     if missing:
-        text += (f"\nNot measured yet: {', '.join(missing)}. `{make_command(study)}` trains the models whose rows are "
+        text += (f"\nNot measured yet: {', '.join(missing)}. `{make_command(study)}` builds the models whose rows are "
                  f"missing or stale (BUDGET_MIN=N: as many as fit in N minutes).\n")
     return text + f"\n![accuracy against latency]({study}.png)\n", table

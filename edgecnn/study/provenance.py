@@ -98,6 +98,38 @@ def build_code(folder, artifacts=None):
     return merge(recorded)
 
 
+def stages_behind(folder, recipe=None, artifacts=None, root=ROOT):
+    """{stage: why} of the stages (in the pipeline's order) whose artifacts in a build folder today's code or
+    recipe would make differently: "code" when a module their command ran has changed or gone since, "recipe"
+    when (given `recipe`, the recipe as it is now) the sections of it the stage reads have. Only artifacts made
+    by a stage count, and with `artifacts` (names under the folder) only those; a file made again since its
+    entry no longer speaks for the build. "unrecorded" from the first stage on when an artifact predates the
+    code record or the manifest cannot be read: what made it is not known."""
+    from edgecnn.artifacts import sha256_file, stage_digest
+    from edgecnn.schema import STAGES
+
+    folder = Path(folder)
+    behind = {}
+    try:
+        entries = json.loads((folder / "manifest.json").read_text())["artifacts"]
+        for name, entry in entries.items():
+            stage = entry.get("stage")
+            if not stage or (artifacts is not None and name not in artifacts):
+                continue
+            path = folder / name
+            if not path.is_file() or path.stat().st_size != entry["bytes"] or sha256_file(path) != entry["sha256"]:
+                continue
+            if "code" not in entry:
+                return {"data": "unrecorded", "train": "unrecorded"}
+            if any(changes(entry["code"], root)):
+                behind[stage] = "code"
+            elif recipe is not None and entry.get("stage_sha256") != stage_digest(recipe, stage):
+                behind.setdefault(stage, "recipe")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {"data": "unrecorded", "train": "unrecorded"}
+    return {s: behind[s] for s in STAGES if s in behind}
+
+
 def merge(records):
     """One {module: digest} of several; a module with different digests gets the sorted list of them."""
     merged = {}

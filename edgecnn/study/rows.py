@@ -13,6 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from edgecnn.artifacts import atomic_write, sha256_file
+from edgecnn.errors import UserError
 from edgecnn.sources import modules
 from edgecnn.study import provenance
 from edgecnn.study.table import Row
@@ -34,7 +35,7 @@ def write(study, build, measured, bench_code, out="reports", command=None):
     recorded, the benchmark's, and the zoo's modules that counted parameters and MACs here."""
     recipe = Path("recipes") / f"{build.folder.name}.yaml"
     counted = {name: d for name, d in modules().items() if name.startswith("edgecnn/zoo/")}
-    used = ["model.keras", "testset.npz", "optimize.json", *(f"{v}.tflite" for v in build.variants())]
+    used = artifacts_used(build)
     made = provenance.describe(command or f"make compare STUDY={study}", [recipe] if recipe.is_file() else [],
                                code=provenance.merge([counted, bench_code]), loaded=False, builds=[build.folder],
                                artifacts=used)
@@ -105,6 +106,23 @@ def load(study, out="reports", warn=print):
         row["stale"] = provenance.changed_since(row)
         rows[row["model"]] = row
     return rows
+
+
+def artifacts_used(build):
+    """The names under a build folder whose making a row's figures rest on."""
+    return ["model.keras", "testset.npz", "optimize.json", *(f"{v}.tflite" for v in build.variants())]
+
+
+def build_current(build):
+    """Whether today's code and recipe would make the files a row of this build rests on as they are (so a
+    stale row of it is measured again rather than built again)."""
+    from edgecnn import recipe as recipes
+
+    try:
+        recipe = recipes.load(Path("recipes") / f"{build.folder.name}.yaml")
+    except UserError:
+        return False
+    return not provenance.stages_behind(build.folder, recipe, artifacts_used(build))
 
 
 def up_to_date(row, build):

@@ -1,9 +1,11 @@
 """`make compare [STUDY=long] [MODELS="..."] [BUDGET_MIN=N] [QUICK=1]`: a study built over as many runs as it needs.
 
 One run at a time per study (reports/<study>/.lock; a second is refused, naming the first). It builds, through
-Make, the models whose rows (reports/<study>/<model>.json, study/rows.py) are missing, damaged or stale: a stale
-row's model is trained again (make -W on its train stage), since its figures came from older code or another
-recipe. Models whose cost is unknown go first, then the others by their measured epoch time
+Make, the models whose rows (reports/<study>/<model>.json, study/rows.py) are missing, damaged or stale. For a
+stale row only what today's code or recipe would make differently is made again: the stages whose artifacts were
+made by code that has changed since (make -W on their stage files; study/provenance.py: stages_behind) and, through
+Make itself, those whose recipe sections changed; a row stale only in what measured it (the benchmark, the zoo's
+counts) is measured again on its build's files. Models whose cost is unknown go first, then the others by their measured epoch time
 (reports/epoch_time.json), so a budget spends itself on as many rows as it can. With a budget the build is
 stopped when it runs out (an interrupted training resumes from its last epoch next run). Then the report is
 written from every row that exists (edgecnn compare).
@@ -21,7 +23,6 @@ import time
 from pathlib import Path
 
 from edgecnn import lock
-from edgecnn.artifacts import sha256_file
 from edgecnn.errors import UserError
 from edgecnn.study import rows
 from edgecnn.study.compare import compare, make_command
@@ -41,13 +42,34 @@ def by_cost(models):
     return sorted(models, key=lambda m: (m in cost, cost.get(m, 0), m))
 
 
-def make_command_line(study, todo, stale, jobs):
+def make_command_line(study, todo, remake, jobs):
+    """make's argv for the models `todo`; remake: {model: stages to make again though Make sees them done}."""
     venv = Path(sys.prefix)          # this interpreter's environment is set up: make must not redo it
     argv = ["make", "--no-print-directory", "-k", f"-j{jobs}", f"VENV={venv}", "-o", f"{venv}/.installed"]
     argv += ["--output-sync=target"] if jobs > 1 else []
-    for m in stale:                  # its files are as old as its row: make all of them again
-        argv += ["-W", f"build/{study}_{m}/stages/data.json", "-W", f"build/{study}_{m}/stages/train.json"]
+    for m, stages in remake.items():     # made by code that has changed: those stages and what follows them
+        for stage in stages:
+            argv += ["-W", f"build/{study}_{m}/stages/{stage}.json"]
     return argv + [f"build/{study}_{m}/best.tflite" for m in todo]
+
+
+def behind(study, model):
+    """{stage: why} of the model's build that today's code or recipe would make differently (code, recipe,
+    unrecorded); the first stages when it has no readable manifest."""
+    from edgecnn import recipe as recipes
+    from edgecnn.study.provenance import stages_behind
+
+    path = Path("recipes") / f"{study}_{model}.yaml"
+    try:
+        recipe = recipes.load(path)
+    except UserError:
+        recipe = None
+    return stages_behind(f"build/{study}_{model}", recipe)
+
+
+def code_stages(study, model):
+    """The stages Make cannot see are behind: made by code that has changed since (or by unrecorded code)."""
+    return [stage for stage, why in behind(study, model).items() if why != "recipe"]
 
 
 def run_make(argv, seconds):
@@ -75,11 +97,6 @@ def stop(proc):
         proc.wait()
 
 
-def digest(study, model):
-    path = Path(f"build/{study}_{model}/best.tflite")
-    return sha256_file(path) if path.is_file() else None
-
-
 def finished(study, model):
     """Whether make says build/<study>_<model>/best.tflite is up to date (a stopped build is not)."""
     target = f"build/{study}_{model}/best.tflite"
@@ -105,16 +122,17 @@ def run(study, models=None, budget_min=None, jobs=1, say=print):
         have = rows.load(study, warn=lambda line: print(line, file=sys.stderr))
         wanted = models or every
         todo = by_cost([m for m in wanted if m not in have or have[m]["stale"]])
-        stale = [m for m in todo if m in have]
+        remake = {m: code_stages(study, m) for m in todo if m in have}
         stopped, status = False, 0
-        before = {m: digest(study, m) for m in stale}          # a stale build is done when its best.tflite changed
         if todo:
+            again = [f"{m}: {', '.join(stages) + ' made again' if stages else 'measured again'}"
+                     for m, stages in remake.items()]
             say(f"{study}: {len(wanted) - len(todo)} of {len(wanted)} rows current; building {' '.join(todo)}"
-                + (f" ({', '.join(stale)}: stale, trained again)" if stale else "")
+                + (f" (stale rows; {'; '.join(again)})" if again else "")
                 + (f" within {budget_min:g} min" if budget_min else ""))
             seconds = None if budget_min is None else budget_min * 60 - (time.monotonic() - start)
-            status, stopped = run_make(make_command_line(study, todo, stale, jobs), seconds)
-        done = [m for m in todo if finished(study, m) and (m not in stale or digest(study, m) != before[m])]
+            status, stopped = run_make(make_command_line(study, todo, remake, jobs), seconds)
+        done = [m for m in todo if finished(study, m) and not behind(study, m)]
         built = [m for m in every if Path(f"build/{study}_{m}/optimize.json").is_file()]
         unfinished = {m for m in built if m not in done and not finished(study, m)}   # read no half-made build
         skip = {m for m in todo if m not in done} | unfinished
