@@ -290,6 +290,38 @@ def app_check(paths, python, samples):
     sys.exit(status)
 
 
+@main.command("compare-files")
+@click.argument("file_a", metavar="A.tflite", type=click.Path(dir_okay=False))
+@click.argument("file_b", metavar="B.tflite", type=click.Path(dir_okay=False))
+@click.option("--data", required=True, type=click.Path(), help="labelled set: .npz (x, y, class_names) or a folder "
+              "of class folders, at the files' input size (build/<r>/testset.npz)")
+@click.option("--samples", type=click.IntRange(min=1), help="the first N images only")
+@click.option("--show", type=click.IntRange(min=0), default=20, show_default=True, help="changed images listed")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="every changed image, the counts per pair of "
+              "classes and both confusion matrices")
+@click.option("--png", type=click.Path(dir_okay=False), help="both files' confusion matrices, side by side")
+def compare_files(file_a, file_b, data, samples, show, json_out, png):
+    """The images A and B classify differently (int8 against fp32, say), with counts per pair of classes: the
+    benchmark's own predictions, so the net count is the difference of edgecnn-bench's top-1 figures."""
+    from edgecnn.bench.flips import run
+    from edgecnn.bench.labelled import DataError
+
+    for path in (json_out, png):
+        if path and not Path(path).absolute().parent.is_dir():
+            raise UserError(f"{path}: the folder {Path(path).parent} does not exist; create it first.")
+    try:
+        text, result = run(file_a, file_b, data, samples, json_out=json_out, show=show)
+    except DataError as e:
+        raise UserError(str(e)) from None
+    if png:
+        from edgecnn.study.confusion import write_png
+
+        write_png([(Path(file_a).name, result["confusion"]["a"]), (Path(file_b).name, result["confusion"]["b"])],
+                  result["class_names"], png)
+        text += f"\nwrote {png}"
+    click.echo(text)
+
+
 @main.command("web-check")
 @click.argument("paths", nargs=-1, required=True, metavar="FILE.tflite...")
 @click.option("--samples", type=click.IntRange(min=1), default=1000, show_default=True,

@@ -1,0 +1,36 @@
+"""Confusion matrices as a PNG: rows the true class, columns the predicted one, each cell's count written in it;
+one panel per file (edgecnn compare-files --png: the two files side by side)."""
+
+import numpy as np
+
+from edgecnn.artifacts import atomic_path
+
+
+def write_png(panels, names, path):
+    """panels: [(title, matrix)], matrix[true, predicted] = images; `names` the class names."""
+    import matplotlib
+
+    matplotlib.use("Agg")              # files only: no display on a build machine
+    import matplotlib.pyplot as plt
+
+    k = len(names)
+    fig, axes = plt.subplots(1, len(panels), figsize=(0.55 * k * len(panels) + 2, 0.55 * k + 1.8), squeeze=False)
+    for ax, (title, matrix) in zip(axes[0], panels):
+        m = np.asarray(matrix)
+        share = m / np.maximum(m.sum(axis=1, keepdims=True), 1)      # of each true class
+        ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+        for i in range(k):
+            for j in range(k):
+                if m[i, j]:
+                    ax.text(j, i, str(m[i, j]), ha="center", va="center", fontsize=7,
+                            color="white" if share[i, j] > 0.5 else "black")
+        ax.set_xticks(range(k), names, rotation=60, ha="right", fontsize=8)
+        ax.set_yticks(range(k), names, fontsize=8)
+        ax.set_xlabel("predicted class")
+        ax.set_ylabel("true class")
+        right = int(np.trace(m))
+        ax.set_title(f"{title}\ntop-1 {100 * right / max(int(m.sum()), 1):.2f} % of {int(m.sum()):,} images", fontsize=9)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
