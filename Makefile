@@ -28,7 +28,7 @@ PYTEST_ARGS ?=
 # two a commit earlier (2026-12-05, AMD EPYC)
 TEST_WORKERS ?= 3
 
-.PHONY: setup data demo test docs reports-check clean device-check compare compression runtimes fold-check app-check web-setup web-tools web-check transfer your-data software-gpu swiftshader gpu-check gpu-check-training gpu-check-delegate gpu-coverage peer int8-speed reference stem-trade ablation
+.PHONY: setup data demo test docs reports-check clean device-check compare compression runtimes fold-check app-check web-setup web-tools web-check max-drop transfer your-data software-gpu swiftshader gpu-check gpu-check-training gpu-check-delegate gpu-coverage peer int8-speed reference stem-trade ablation
 .SECONDARY:
 
 setup: $(VENV)/.installed $(if $(GPU),$(VENV)/.installed-gpu) swiftshader web-tools
@@ -67,6 +67,7 @@ data:
 demo: setup data
 	$(MAKE) --no-print-directory build/$(DEMO)/bench.json
 	@$(EDGECNN) report recipes/$(DEMO).yaml --out reports/demo.md
+	@$(EDGECNN) confusion recipes/$(DEMO).yaml --out reports/demo
 
 # The tests that need an env from a package registry (the device env with tflite-runtime 2.14, the ARM root)
 # make it themselves; where it cannot be installed they are skipped with the reason, and under CI=true they fail.
@@ -154,6 +155,10 @@ $(APP_VENV)/.installed:
 
 app-check: setup $(APP_VENV)/.installed
 	$(EDGECNN) app-check $(APP_CHECK) --python $(APP_VENV)/bin/python
+
+# quantize.max_drop measured: fp32, plain int8 and the budgeted int8 of recipes/vgg16_max_drop.yaml on the test set
+max-drop: setup data
+	$(PY) -m edgecnn.study.max_drop
 
 # The web page (edgecnn export --format web) in a real browser: Chromium and Node from Debian (as root; otherwise
 # one line says how), LiteRT.js and puppeteer-core from npm at the versions web/package-lock.json pins. make setup
@@ -255,8 +260,10 @@ build/%/best.tflite: build/%/model.keras build/%/testset.npz \
 build/%/quant_errors.csv: build/%/model.keras build/%/stages/int8.json $(CALIB)
 	$(EDGECNN) quant-report recipes/$*.yaml
 
+# with a confusion matrix as a PNG for each file it measured (build/%/confusion_<variant>.png)
 build/%/bench.json: build/%/fp32.tflite build/%/int8.tflite build/%/testset.npz build/%/stages/bench.json
 	$(EDGECNN) bench recipes/$*.yaml
+	$(EDGECNN) confusion recipes/$*.yaml
 
 # --- embedding in apps (edgecnn export): int8.tflite as a microcontroller array, best.tflite as app resources
 # tflm.json: int8.tflite on TensorFlow Lite Micro's own interpreter (the arena it needs, top-1 on the bench's test images);

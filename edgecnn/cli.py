@@ -290,6 +290,18 @@ def app_check(paths, python, samples):
     sys.exit(status)
 
 
+@main.command()
+@_recipe_arg
+@click.option("--out", type=click.Path(file_okay=False), help="the folder for the PNG files (default: the build folder)")
+def confusion(recipe_path, out):
+    """A confusion matrix as a PNG for each file build/NAME/bench.json measured: confusion_<variant>.png, rows the
+    true class, columns the predicted one (make writes them with bench.json)."""
+    from edgecnn.study.confusion import for_bench
+
+    for path in for_bench(recipes.load(recipe_path), out and Path(out)):
+        click.echo(f"wrote {path}")
+
+
 @main.command("compare-files")
 @click.argument("file_a", metavar="A.tflite", type=click.Path(dir_okay=False))
 @click.argument("file_b", metavar="B.tflite", type=click.Path(dir_okay=False))

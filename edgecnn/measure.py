@@ -53,7 +53,9 @@ def report(recipe):
     head = (f"{recipe.name}: {recipe['model']['name']} {recipe['model']['options']} on "
             f"{recipe['dataset']['name']} {'x'.join(map(str, recipe['dataset']['input_shape']))}{rgb}")
     bench = read_json(path)
-    return head + "\n" + render(bench), missed(recipe, bench, path)
+    labels = recipe.build_dir / "labels.txt"
+    names = labels.read_text(encoding="utf-8").splitlines() if labels.is_file() else None
+    return head + "\n" + render(bench, names), missed(recipe, bench, path)
 
 
 def missed(recipe, bench, path):

@@ -109,6 +109,9 @@ SCHEMA = {
     "quantize": {
         "keep_float": Field("list", []),
         "keep_worst": Field("int", 0, low=0, high=10_000),
+        # points of top-1 on the validation split int8 may lose against fp32; the worst tensors go float until it
+        # holds (convert/budget.py)
+        "max_drop": Field("float", None, low=0.0, high=100.0, closed=True, optional=True),
     },
     "optimize": {
         "budget": Field("float", 1.0, low=0.0, high=100.0),
@@ -233,6 +236,9 @@ def _check_compress(data, source):
             parse_tflite(str(name))
         except UserError as e:
             raise UserError(f"{source}: optimize.candidates: {e}") from None
+    if data["quantize"]["max_drop"] is not None and not data["dataset"]["validation_split"]:
+        raise UserError(f"{source}: quantize.max_drop is held on the validation split, and "
+                        f"dataset.validation_split is 0; set it (for example 0.1) so that the test set stays unseen.")
     for key in ("only", "skip"):
         for name in data["prune"][key]:
             if not isinstance(name, str):

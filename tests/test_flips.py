@@ -60,3 +60,30 @@ def test_two_files_of_different_models_are_refused_in_one_sentence(tiny_models, 
     assert proc.returncode != 0 and said in last_line(proc.stderr) and "compare two files of one model" in proc.stderr
     assert ("28x28x1" if classes == 10 else "has 5;") in proc.stderr
     assert not (tmp_path / "f.json").exists()
+
+
+def test_the_bench_gives_per_class_top1_and_a_confusion_png_for_each_file(tiny_build, tmp_path):
+    from conftest import copy_of
+
+    build = tiny_build / "build" / "tiny"
+    bench = json.loads((build / "bench.json").read_text())
+    for model in bench["models"]:
+        acc = model["accuracy"]
+        m = np.array(acc["confusion"])
+        assert m.sum() == acc["samples"] and np.trace(m) == round(acc["top1"] * acc["samples"])
+        assert acc["per_class_images"] == m.sum(axis=1).tolist()
+        assert acc["per_class_top1"] == [m[c, c] / n for c, n in enumerate(m.sum(axis=1))]
+        assert len(model["latency_ms"]["round_medians"]) == 5
+        png = build / f"confusion_{model['path'].split('/')[-1][:-len('.tflite')]}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = run_cli("report", "recipes/tiny.yaml", cwd=tiny_build)
+    assert report.returncode == 0 and "top-1, T-shirt/top (" in report.stdout and "top-1, Ankle boot (" in report.stdout
+
+    # a bench.json from before per-class figures: one sentence saying how to measure it again
+    old = copy_of(tiny_build, tmp_path / "old")
+    stale = json.loads((old / "build" / "tiny" / "bench.json").read_text())
+    for model in stale["models"]:
+        del model["accuracy"]["confusion"]
+    (old / "build" / "tiny" / "bench.json").write_text(json.dumps(stale))
+    proc = run_cli("confusion", "recipes/tiny.yaml", cwd=old)
+    assert proc.returncode != 0 and "holds no confusion matrix" in last_line(proc.stderr) and "make -W" in proc.stderr

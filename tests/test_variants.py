@@ -44,11 +44,32 @@ def candidates():
 
 def test_choose_the_fastest_within_budget():
     pool = candidates()
-    assert choose(pool, pool[0], 1.0).variant == "int8"           # pruned-80 is faster but 3 points down
-    assert choose(pool, pool[0], 3.0).variant == "pruned-80-int8"
-    assert choose(pool, pool[0], 0.0).variant == "fp32"           # fp32 never loses to itself
-    text = table(pool, pool[0], 1.0, choose(pool, pool[0], 1.0))
-    assert "| int8 | 0 KB | 0 KB | 0.30x | 90.50 % | -0.50 | 0.800 | 0.80x | **best** |" in text
+    assert choose(pool, pool[0], 1.0)[0].variant == "int8"           # pruned-80 is faster but 3 points down
+    assert choose(pool, pool[0], 3.0)[0].variant == "pruned-80-int8"
+    assert choose(pool, pool[0], 0.0)[0].variant == "fp32"           # fp32 never loses to itself
+    text = table(pool, pool[0], 1.0, choose(pool, pool[0], 1.0)[0])
+    assert "| int8 | 0 KB | 0 KB | 0.30x | 90.50 % | -0.50 | 0.800 | 0.800-0.800 | 0.80x | **best** |" in text
+
+
+def test_a_speed_difference_within_the_runs_spread_is_a_tie_decided_by_size_then_steps():
+    """Round medians that overlap are a tie, whatever the medians say; the smaller file after gzip wins it, then
+    the one made in fewer steps; a file beaten in every round never wins. The order given changes nothing."""
+    import random
+
+    pool = [Candidate("fp32", 1000, 900, 0.910, 0.076, (0.074, 0.076, 0.079)),
+            Candidate("fp16", 500, 450, 0.910, 0.075, (0.073, 0.075, 0.078)),
+            Candidate("int8", 300, 250, 0.909, 0.061, (0.058, 0.061, 0.064)),
+            Candidate("clustered-16-int8", 300, 250, 0.908, 0.057, (0.056, 0.057, 0.063)),   # lower median, tie
+            Candidate("pruned-80-int8", 300, 120, 0.880, 0.066, (0.060, 0.066, 0.070))]      # 3 points down
+    for _ in range(5):
+        random.shuffle(pool)
+        fp32 = next(c for c in pool if c.variant == "fp32")
+        best, why = choose(pool, fp32, 1.0)
+        assert best.variant == "int8", why                  # ties clustered-16-int8 in size, made in fewer steps
+        assert "faster than fp32, fp16 in every round" in why or "faster than fp16, fp32 in every round" in why
+        assert "ties with clustered-16-int8 (0.056-0.063 ms)" in why and "fewer steps (1)" in why
+        best, why = choose(pool, fp32, 5.0)
+        assert best.variant == "pruned-80-int8" and "the smallest of them after gzip (0 KB)" in why
 
 
 def test_a_budget_no_candidate_meets_names_the_closest():

@@ -204,20 +204,35 @@ class Loaded:
                               self.outputs[0]["shape"], x, y)
 
     def accuracy(self, x, y):
+        """top-1 and top-5, and per class: top-1 and the confusion matrix (rows true, columns predicted)."""
         self.check_data(x, y)
-        top1 = top5 = 0
+        top5 = 0
+        predicted = []
         for image, label in bar(f"accuracy {os.path.basename(self.path)}", list(zip(x, y))):
             scores = self.predict(image[None])[0]
-            top1 += int(np.argmax(scores) == label)
+            predicted.append(int(np.argmax(scores)))
             top5 += int(label in np.argsort(scores)[-5:])
-        return {"top1": top1 / len(y), "top5": top5 / len(y), "samples": int(len(y)), "classes": int(len(scores)),
-                "fewest": int(np.unique(y, return_counts=True)[1].min())}   # test images of the rarest class
+        classes = int(len(scores))
+        confusion = np.zeros((classes, classes), dtype=np.int64)
+        np.add.at(confusion, (y, np.array(predicted)), 1)
+        images = confusion.sum(axis=1)
+        return {"top1": int(np.trace(confusion)) / len(y), "top5": top5 / len(y), "samples": int(len(y)),
+                "classes": classes, "fewest": int(np.unique(y, return_counts=True)[1].min()),  # the rarest class
+                "per_class_top1": [float(confusion[c, c] / n) if n else None for c, n in enumerate(images)],
+                "per_class_images": images.tolist(), "confusion": confusion.tolist()}
 
 
-def latency_stats(times_ms):
+ROUNDS = 5      # the timed runs in consecutive rounds: each round's median shows the spread within one run
+
+
+def latency_stats(times_ms, rounds=ROUNDS):
+    """Median, mean, tail and spread of the timed runs, and the median of each of `rounds` consecutive rounds
+    (the runs are interleaved across files, so round i of every file covers the same stretch of time)."""
     t = np.asarray(times_ms)
+    chunks = [c for c in np.array_split(t, min(rounds, t.size)) if c.size]
     return {"median": float(np.median(t)), "mean": float(t.mean()), "p90": float(np.percentile(t, 90)),
-            "p99": float(np.percentile(t, 99)), "std": float(t.std()), "min": float(t.min()), "runs": int(t.size)}
+            "p99": float(np.percentile(t, 99)), "std": float(t.std()), "min": float(t.min()), "runs": int(t.size),
+            "round_medians": [float(np.median(c)) for c in chunks]}
 
 
 def benchmark(paths, runtime, threads=2, runs=50, warmup=5, data=None, guard=True, **options):

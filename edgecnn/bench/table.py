@@ -59,16 +59,37 @@ def short_names(paths):
     return [os.path.join(os.path.basename(os.path.dirname(os.path.abspath(p))), n) for p, n in zip(paths, names)]
 
 
-def render(report):
+PER_CLASS_SHOWN = 30     # classes listed one a row; with more, those where the files differ most
+
+
+def per_class_rows(results, class_names=None):
+    """(label, get, unit) rows of top-1 per class, when every file's accuracy has it: each class, or the
+    PER_CLASS_SHOWN where the last file differs most from the first."""
+    if not results or not all("per_class_top1" in r.get("accuracy", {}) for r in results):
+        return []
+    first, last = results[0]["accuracy"], results[-1]["accuracy"]
+    classes = range(len(first["per_class_top1"]))
+    if len(classes) > PER_CLASS_SHOWN:
+        gap = lambda c: abs((last["per_class_top1"][c] or 0) - (first["per_class_top1"][c] or 0))
+        classes = sorted(sorted(classes, key=gap, reverse=True)[:PER_CLASS_SHOWN])
+    names = class_names if class_names and len(class_names) == len(first["per_class_top1"]) else None
+    return [(f"top-1, {names[c] if names else f'class {c}'} ({first['per_class_images'][c]})",
+             lambda r, c=c: r["accuracy"]["per_class_top1"][c], "%") for c in classes]
+
+
+def render(report, class_names=None):
+    """The table; with `class_names` (the data set's, in label order) the per-class rows name their class."""
     results = report["models"]
     names = short_names([r["path"] for r in results])
     header = ["", *names] + [f"{n} / {names[0]}" for n in names[1:]]
     lines = [header]
-    for label, get, unit in ROWS:
+    per_class = per_class_rows(results, class_names)
+    for label, get, unit in ROWS + per_class:
         values = [get(r) for r in results]
         if all(v is None for v in values):
             continue
-        ratios = [_compare(label, unit, values[0], v) for v in values[1:]]
+        ratios = [_compare(label, unit, values[0], v) if (label, get, unit) not in per_class
+                  else _compare("top-1 accuracy", unit, values[0], v) for v in values[1:]]
         lines.append([label, *(_fmt(v, unit) for v in values), *ratios])
     widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
     text = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))

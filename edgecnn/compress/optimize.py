@@ -28,7 +28,7 @@ def optimize(recipe, budget=None):
     measured = read_json(report_path)
     candidates = chooser.candidates_from(measured, variants, blobs)
     reference = candidates[0]
-    best = chooser.choose(candidates, reference, budget, eligible=set(cfg["candidates"]))
+    best, why = chooser.choose(candidates, reference, budget, eligible=set(cfg["candidates"]))
     notes = _notes(out, variants)
     accuracy = measured["models"][0]["accuracy"]
     alarms = chance.lines("fp32.tflite", accuracy)
@@ -36,11 +36,16 @@ def optimize(recipe, budget=None):
         alarms.append(f"warning: {best.variant} is the fastest file within the budget of an fp32 file that has not "
                       f"learned the task; best.tflite is written, but it is not worth shipping.")
     unmade = {Path(path).stem: why for path, why in failed.items()}
+    rounds = len(best.rounds)
     text = (f"{recipe.name}: budget {budget:g} points of top-1 against fp32 "
-            f"({100 * reference.top1:.2f} %); best: {best.variant}\n" + "".join(f"{line}\n" for line in alarms) + "\n"
+            f"({100 * reference.top1:.2f} %); best: {best.variant}: {why}\n"
+            + (f"Latency: {measured['models'][0]['latency_ms']['runs']} interleaved runs of each file in {rounds} "
+               f"consecutive rounds; a file is faster only when its slowest round median is below the other's "
+               f"quickest.\n" if rounds else "")
+            + "".join(f"{line}\n" for line in alarms) + "\n"
             + chooser.table(candidates, reference, budget, best, unmade) + "\n\n" + "\n".join(notes) + "\n")
     atomic_write(out / "best.tflite", blobs[best.variant])
-    summary = {"budget": budget, "best": best.variant, "reference": "fp32", "notes": notes, "warnings": alarms,
+    summary = {"budget": budget, "best": best.variant, "why": why, "reference": "fp32", "notes": notes, "warnings": alarms,
                "candidates": [vars(c) for c in candidates], "not_made": unmade}
     atomic_write(out / "optimize.json", (json.dumps(summary, indent=1) + "\n").encode())
     atomic_write(out / "optimize.md", text.encode())

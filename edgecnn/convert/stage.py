@@ -30,8 +30,15 @@ def convert(recipe, variant):
     keep = keep_float(recipe, model, calibration) if fmt == "int8" and source.kind != "qat" else []
     started = time.monotonic()
     said = []
-    blob = conv.convert(model, fmt, calibration, recipe["convert"]["int8_io"], sparse=source.stored_sparse(fmt),
-                        keep_float=keep, said=said)
+    max_drop = recipe["quantize"]["max_drop"] if fmt == "int8" else None
+    if max_drop is not None and source.kind == "qat":
+        said.append(f"quantize.max_drop does not apply to {variant}: a QAT model's ranges were trained with it, so "
+                    f"it is converted whole")
+    if max_drop is not None and source.kind != "qat":
+        blob = within_budget(recipe, variant, model, calibration, keep, max_drop, said)
+    else:
+        blob = conv.convert(model, fmt, calibration, recipe["convert"]["int8_io"], sparse=source.stored_sparse(fmt),
+                            keep_float=keep, said=said)
     out = recipe.build_dir / f"{variant}.tflite"
     atomic_write(out, blob)
     record(recipe, out, fmt)
@@ -39,6 +46,52 @@ def convert(recipe, variant):
             + (f" ({len(keep)} tensors kept float)" if keep else "")
             + (f"; input scaling left unfolded: {unfolded}" if unfolded else "")
             + "".join(f"; {sentence}" for sentence in said))
+
+
+def within_budget(recipe, variant, model, calibration, keep, max_drop, said):
+    """The int8 bytes with as few of the worst tensors float as bring top-1 on the validation split within
+    `max_drop` points of fp32's (convert/budget.py); writes build/<r>/quant_budget[_<source>].md."""
+    from edgecnn.bench.measure import Loaded
+    from edgecnn.bench.runtime import pick_runtime
+    from edgecnn.convert import budget
+    from edgecnn.data.calibration import as_files_take
+    from edgecnn.data.datasets import load_splits
+
+    data = load_splits(recipe["dataset"], recipe["train"]["seed"])
+    x, y = as_files_take(recipe, data.x_val), data.y_val
+    runtime = pick_runtime()
+    tmp = recipe.build_dir / f".{variant}.budget.tflite"
+
+    def top1(blob):                      # the benchmark's own code path, on this process's runtime
+        tmp.write_bytes(blob)
+        try:
+            return Loaded(tmp, runtime, recipe["bench"]["threads"]).accuracy(x, y)["top1"]
+        finally:
+            tmp.unlink()
+
+    rows = _errors(model, calibration)
+    io = recipe["convert"]["int8_io"]
+
+    def evaluate(k):
+        names = sorted(set(keep) | {row["tensor_name"] for row in rows[:k]})
+        blob = conv.convert(model, "int8", calibration, io, keep_float=names, said=said if not k else None)
+        return budget.Step(k, top1(blob), len(blob), blob)
+
+    fp32 = conv.convert(model, "fp32")
+    reference = top1(fp32)
+    steps, chosen = budget.search(len(rows), evaluate, reference, max_drop)
+    fp32_ms = budget.latencies(recipe, steps, fp32)
+    text, met = budget.report(recipe, steps, chosen, reference, fp32_ms, rows, max_drop, len(y))
+    out = recipe.build_dir / ("quant_budget.md" if variant == "int8" else f"quant_budget_{variant[:-len('-int8')]}.md")
+    atomic_write(out, text.encode())
+    record(recipe, out, "int8")
+    pick = steps[chosen]
+    said.append(f"quantize.max_drop {max_drop:g}: " + (
+        f"{pick.floats} of the {len(rows)} quantized tensors float, {budget.gap(reference, pick.top1)} on "
+        f"{len(y):,} validation images" if met else
+        f"not met: the best reached is {budget.gap(reference, pick.top1)} on the validation split, with "
+        f"{pick.floats} tensors float") + f" (the curve: {out})")
+    return pick.blob
 
 
 def keep_float(recipe, model, calibration):

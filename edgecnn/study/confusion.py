@@ -1,9 +1,36 @@
 """Confusion matrices as a PNG: rows the true class, columns the predicted one, each cell's count written in it;
-one panel per file (edgecnn compare-files --png: the two files side by side)."""
+one panel per file (edgecnn compare-files --png: the two files side by side; edgecnn confusion: one PNG for each
+file a recipe's bench.json measured)."""
+
+from pathlib import Path
 
 import numpy as np
 
-from edgecnn.artifacts import atomic_path
+from edgecnn.artifacts import atomic_path, read_json, record
+from edgecnn.errors import UserError
+
+
+def for_bench(recipe, out=None):
+    """build/<r>/confusion_<variant>.png (or under `out`) for each file of build/<r>/bench.json; their paths."""
+    bench = recipe.build_dir / "bench.json"
+    if not bench.is_file():
+        raise UserError(f"{bench} does not exist; run 'make {bench}' first.")
+    labels = recipe.build_dir / "labels.txt"
+    written = []
+    for model in read_json(bench)["models"]:
+        accuracy = model.get("accuracy", {})
+        if "confusion" not in accuracy:
+            raise UserError(f"{bench} holds no confusion matrix for {model['path']} (made by an older edgecnn-bench); "
+                            f"run 'make -W {recipe.build_dir / 'stages' / 'bench.json'} {bench}' to measure it again.")
+        k = len(accuracy["confusion"])
+        names = labels.read_text(encoding="utf-8").splitlines() if labels.is_file() else []
+        names = names if len(names) == k else [str(c) for c in range(k)]
+        path = (out or recipe.build_dir) / f"confusion_{Path(model['path']).stem}.png"
+        write_png([(f"{recipe.name}: {Path(model['path']).name}", accuracy["confusion"])], names, path)
+        if out is None:
+            record(recipe, path, "bench")
+        written.append(path)
+    return written
 
 
 def write_png(panels, names, path):
