@@ -222,8 +222,12 @@ def test_optimize_measures_every_compressed_candidate_within_the_documented_targ
     from edgecnn.study import compression
 
     monkeypatch.chdir(workspace)
+    first = {name: (out / name).read_bytes() for name in ("best.tflite", "optimize.json", "optimize.md")}
     text = compression.write("recipes/tiny.yaml", Path("reports/compression.md"))
     assert (out / "optimize.md").read_text().rstrip() in text
+    # a second optimize on the same files, in its own run: what it chose is said; the first run's files stay
+    assert "A second `edgecnn optimize` on the same files, its own interleaved run, chose " in text
+    assert {name: (out / name).read_bytes() for name in first} == first
     assert f"- int8: {-drop('int8'):+.2f} points against fp32 (target: at most 1 lost): met." in text
     assert f"- qat-int8: {-drop('qat-int8'):+.2f} points against fp32 (target: at most 0.5 lost): met." in text
     ratio = rows["pruned-80-clustered-8-int8"]["gzip_bytes"] / rows["int8"]["gzip_bytes"]

@@ -45,7 +45,34 @@ def targets(summary):
     return lines
 
 
-def write(recipe_path, out):
+def second_choice(recipe, first):
+    """Run `edgecnn optimize` once more on the same files (a second interleaved benchmark) and say whether it
+    chose the same file; the first run's optimize.json/.md and best.tflite are put back, so the report's table
+    and best.tflite stay the first run's."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    folder = recipe.build_dir
+    names = ("optimize.json", "optimize.md", "optimize_bench.json", "best.tflite", "manifest.json")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            shutil.copy2(folder / name, Path(tmp) / name)
+        proc = subprocess.run([sys.executable, "-m", "edgecnn", "optimize", str(recipe.path)], capture_output=True,
+                              text=True)
+        second = read_json(folder / "optimize.json") if proc.returncode == 0 else None
+        for name in names:
+            shutil.copy2(Path(tmp) / name, folder / name)
+    if second is None:
+        raise UserError(f"the second `edgecnn optimize {recipe.path}` failed: "
+                        f"{(proc.stderr.strip().splitlines() or ['no output'])[-1]}")
+    same = second["best"] == first["best"]
+    return (f"A second `edgecnn optimize` on the same files, its own interleaved run, chose "
+            f"{second['best']}: {'the same file' if same else 'a different file than ' + first['best']} "
+            f"({second['why']})")
+
+
+def write(recipe_path, out, again=True):
     from edgecnn import recipe as recipes
     from edgecnn.study import provenance
     from edgecnn.study.include import refresh
@@ -59,10 +86,12 @@ def write(recipe_path, out):
                         f"first.") from None
     command = f"python -m edgecnn.study.compression {recipe_path} --out {out}"
     Path(out).parent.mkdir(parents=True, exist_ok=True)
+    again = second_choice(recipe, summary) if again else None
     made = provenance.record(out, command, [recipe.path], builds=[folder])
     text = (f"`make {folder}/best.tflite` (edgecnn optimize), then `{command}`, on {made['cpu']} "
             f"({made['cores']} cores), the table as optimize wrote it ({folder}/optimize.md):\n\n"
-            f"{table.rstrip()}\n\nThe compression targets, computed from that table:\n\n"
+            f"{table.rstrip()}\n\n" + (f"{again}\n\n" if again else "")
+            + "The compression targets, computed from that table:\n\n"
             + "\n".join(targets(summary)) + "\n\n" + provenance.footer(made))
     atomic_write(out, text.encode())
     refresh(out)
