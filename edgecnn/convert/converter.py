@@ -137,11 +137,11 @@ def convert(model, fmt, calibration=None, io_type="uint8", sparse=False, keep_fl
     split it for XNNPACK is widened where that computes the same (convert/ranges.py); the sentence saying so
     is appended to `said`."""
     converter = configure(model, fmt, calibration, io_type, sparse)
-    with quiet_stderr(os.environ.get("EDGECNN_TF_LOG") != "1"):    # MLIR's lines; errors raise with their text
-        if keep_float and fmt == "int8":
-            from edgecnn.compress.debug import selective
-            blob = selective(converter, calibration, keep_float)
-        else:
+    if keep_float and fmt == "int8":
+        from edgecnn.compress.debug import selective
+        blob = selective(converter, calibration, keep_float)
+    else:
+        with quiet_stderr(os.environ.get("EDGECNN_TF_LOG") != "1"):    # MLIR's lines; errors raise with their text
             blob = converter.convert()
     if fmt == "int8":
         from edgecnn.convert.ranges import keep_one_partition
