@@ -72,12 +72,16 @@ def within_budget(recipe, variant, model, calibration, keep, max_drop, said):
     rows = _errors(model, calibration)
     io = recipe["convert"]["int8_io"]
 
+    fp32 = conv.convert(model, "fp32")
+
     def evaluate(k):
         names = sorted(set(keep) | {row["tensor_name"] for row in rows[:k]})
-        blob = conv.convert(model, "int8", calibration, io, keep_float=names, said=said if not k else None)
+        if len(names) >= len(rows):          # every quantized tensor float: the float file (the debugger refuses
+            blob = fp32                      # a model with nothing left to quantize)
+        else:
+            blob = conv.convert(model, "int8", calibration, io, keep_float=names, said=said if not k else None)
         return budget.Step(k, top1(blob), len(blob), blob)
 
-    fp32 = conv.convert(model, "fp32")
     reference = top1(fp32)
     steps, chosen = budget.search(len(rows), evaluate, reference, max_drop)
     fp32_ms = budget.latencies(recipe, steps, fp32)
