@@ -298,8 +298,7 @@ def confusion(recipe_path, out):
     true class, columns the predicted one (make writes them with bench.json)."""
     from edgecnn.study.confusion import for_bench
 
-    for path in for_bench(recipes.load(recipe_path), out and Path(out)):
-        click.echo(f"wrote {path}")
+    click.echo("\n".join(f"wrote {path}" for path in for_bench(recipes.load(recipe_path), out and Path(out))))
 
 
 @main.command("compare-files")
@@ -315,23 +314,9 @@ def confusion(recipe_path, out):
 def compare_files(file_a, file_b, data, samples, show, json_out, png):
     """The images A and B classify differently (int8 against fp32, say), with counts per pair of classes: the
     benchmark's own predictions, so the net count is the difference of edgecnn-bench's top-1 figures."""
-    from edgecnn.bench.flips import run
-    from edgecnn.bench.labelled import DataError
+    from edgecnn.study.confusion import compare_files as run
 
-    for path in (json_out, png):
-        if path and not Path(path).absolute().parent.is_dir():
-            raise UserError(f"{path}: the folder {Path(path).parent} does not exist; create it first.")
-    try:
-        text, result = run(file_a, file_b, data, samples, json_out=json_out, show=show)
-    except DataError as e:
-        raise UserError(str(e)) from None
-    if png:
-        from edgecnn.study.confusion import write_png
-
-        write_png([(Path(file_a).name, result["confusion"]["a"]), (Path(file_b).name, result["confusion"]["b"])],
-                  result["class_names"], png)
-        text += f"\nwrote {png}"
-    click.echo(text)
+    click.echo(run(file_a, file_b, data, samples, show, json_out, png))
 
 
 @main.command("web-check")
@@ -345,20 +330,9 @@ def compare_files(file_a, file_b, data, samples, show, json_out, png):
 def web_check(paths, samples, port, report):
     """Each file's web page (edgecnn export --format web) in the system Chromium, headless, on WebAssembly and on
     WebGPU (SwiftShader where there is no GPU): top-1 within 0.2 points of edgecnn-bench on the same images."""
-    from edgecnn.export.web import litertjs_version
-    from edgecnn.export.web_check import run
+    from edgecnn.study.web_report import check
 
-    shot = Path(report).with_suffix(".png") if report else None
-    if shot:
-        shot.parent.mkdir(parents=True, exist_ok=True)
-    results = run(paths, samples, port, shot, echo=click.echo)
-    if report:
-        from edgecnn.study.provenance import invoked
-        from edgecnn.study.web_report import write
-
-        adapters = sorted({r.figures["adapter"] for r in results if r.accelerator == "webgpu" and r.figures.get("adapter")})
-        write(results, report, invoked("edgecnn"), litertjs_version(), "; ".join(adapters) or "an unnamed adapter")
-    sys.exit(0 if all(r.status == "ok" for r in results) else 1)
+    sys.exit(check(paths, samples, port, report, echo=click.echo))
 
 
 @main.command()

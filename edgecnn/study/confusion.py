@@ -61,3 +61,22 @@ def write_png(panels, names, path):
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
+
+
+def compare_files(file_a, file_b, data, samples=None, show=20, json_out=None, png=None):
+    """edgecnn compare-files: the text bench/flips.py prints, with --png the two confusion matrices drawn."""
+    from edgecnn.bench.flips import run
+    from edgecnn.bench.labelled import DataError
+
+    for path in (json_out, png):
+        if path and not Path(path).absolute().parent.is_dir():
+            raise UserError(f"{path}: the folder {Path(path).parent} does not exist; create it first.")
+    try:
+        text, result = run(file_a, file_b, data, samples, json_out=json_out, show=show)
+    except DataError as e:
+        raise UserError(str(e)) from None
+    if png:
+        write_png([(Path(file_a).name, result["confusion"]["a"]), (Path(file_b).name, result["confusion"]["b"])],
+                  result["class_names"], png)
+        text += f"\nwrote {png}"
+    return text

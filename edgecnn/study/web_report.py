@@ -34,3 +34,20 @@ def write(results, base, command, litertjs, gpu):
     report = {"litertjs": litertjs, "gpu": gpu, "runtime": f"{runtime.name} {runtime.version}",
               "rows": [{**r.figures, "passed": r.status == "ok"} for r in results if r.figures]}
     write_report(report, Path(base), render, command, packages=("edgecnn.bench",))
+
+
+def check(paths, samples=1000, port=8000, report=None, echo=print):
+    """edgecnn web-check: every file on both paths (export/web_check.py), the report written when asked;
+    the exit status (0 when every run passed)."""
+    from edgecnn.export.web import litertjs_version
+    from edgecnn.export.web_check import run
+    from edgecnn.study.provenance import invoked
+
+    shot = Path(report).with_suffix(".png") if report else None
+    if shot:
+        shot.parent.mkdir(parents=True, exist_ok=True)
+    results = run(paths, samples, port, shot, echo=echo)
+    if report:
+        adapters = sorted({r.figures["adapter"] for r in results if r.accelerator == "webgpu" and r.figures.get("adapter")})
+        write(results, report, invoked("edgecnn"), litertjs_version(), "; ".join(adapters) or "an unnamed adapter")
+    return 0 if all(r.status == "ok" for r in results) else 1
