@@ -122,13 +122,15 @@ def run(study, models=None, budget_min=None, jobs=1, say=print):
         have = rows.load(study, warn=lambda line: print(line, file=sys.stderr))
         wanted = models or every
         todo = by_cost([m for m in wanted if m not in have or have[m]["stale"]])
-        remake = {m: code_stages(study, m) for m in todo if m in have}
+        # stale rows, and builds begun or made without a row yet: what changed code made is made again
+        remake = {m: code_stages(study, m) for m in todo
+                  if m in have or Path(f"build/{study}_{m}/manifest.json").is_file()}
         stopped, status = False, 0
         if todo:
-            again = [f"{m}: {', '.join(stages) + ' made again' if stages else 'measured again'}"
-                     for m, stages in remake.items()]
+            again = [f"{m}: {', '.join(stages)} made again" if stages else f"{m}: measured again"
+                     for m, stages in remake.items() if stages or m in have]
             say(f"{study}: {len(wanted) - len(todo)} of {len(wanted)} rows current; building {' '.join(todo)}"
-                + (f" (stale rows; {'; '.join(again)})" if again else "")
+                + (f" ({'; '.join(again)})" if again else "")
                 + (f" within {budget_min:g} min" if budget_min else ""))
             seconds = None if budget_min is None else budget_min * 60 - (time.monotonic() - start)
             status, stopped = run_make(make_command_line(study, todo, remake, jobs), seconds)
