@@ -12,13 +12,14 @@ from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]          # the project: edgecnn/ is in it
-# Modules that make no figure: they parse a command and call the stage, name errors, lock, and write files
-# atomically. They are left out of every record, so that a new command-line option does not mark every build
+# Modules that make no figure: they parse a command and call the stage, name errors, lock, write files
+# atomically, keep these records (provenance.py) and copy reports into docs (include.py). They are left out of every record, so that a new command-line option does not mark every build
 # and report as made by older code. The recipe's own modules (schema.py, recipe.py) are left out for the same
 # reason: what they make of a recipe, the resolved recipe, is recorded itself (its digest, and each stage's
 # sections in the manifest), so a new key or default changes exactly the records whose recipe it changes.
 NO_FIGURES = ("edgecnn/__init__.py", "edgecnn/__main__.py", "edgecnn/cli.py", "edgecnn/errors.py", "edgecnn/lock.py",
-              "edgecnn/make.py", "edgecnn/artifacts.py", "edgecnn/sources.py", "edgecnn/schema.py", "edgecnn/recipe.py")
+              "edgecnn/make.py", "edgecnn/artifacts.py", "edgecnn/sources.py", "edgecnn/schema.py", "edgecnn/recipe.py",
+              "edgecnn/study/provenance.py", "edgecnn/study/include.py")
 
 
 def _code_text(source):

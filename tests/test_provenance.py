@@ -31,8 +31,9 @@ def test_a_report_goes_stale_when_its_code_or_recipe_changes_and_not_for_a_comme
     made = provenance.record(report, "python -m edgecnn.study.peer x", [project / "recipes" / "t.yaml"],
                              ("edgecnn.convert",), root=project)
     assert json.loads((project / "reports" / "r.provenance.json").read_text()) == made
-    assert {"edgecnn/study/peer.py", "edgecnn/study/provenance.py", "edgecnn/convert/converter.py",
+    assert {"edgecnn/study/peer.py", "edgecnn/convert/converter.py",
             "edgecnn/convert/fold_check.py"} <= set(made["modules"])        # loaded here, or in the package named
+    assert "edgecnn/study/provenance.py" not in made["modules"]             # it keeps records, it makes no figure
     assert list(made["recipes"]) == ["recipes/t.yaml"] and len(made["fingerprint"]) == 12
     assert made["runtimes"]["tensorflow"] and made["command"] == "python -m edgecnn.study.peer x"
     assert provenance.stale(report, project) == [] and provenance.note(report, project) is None
@@ -67,16 +68,18 @@ def test_the_docs_block_of_a_stale_report_says_so(tmp_path, monkeypatch):
     report.write_text("| x |\n|---|\n| 1 |\n")
     page = tmp_path / "docs" / "p.md"
     page.write_text("intro\n<!-- include reports/a.md -->\nold\n<!-- end include -->\n")
+    import edgecnn.study.table  # noqa: F401  (a module that makes figures, loaded here)
+
     made = provenance.record(report, "python -m edgecnn.study.include")      # this process's modules, as they are
     refresh()
     assert page.read_text() == "intro\n<!-- include reports/a.md -->\n| x |\n|---|\n| 1 |\n<!-- end include -->\n"
 
-    made["modules"]["edgecnn/study/include.py"] = "0" * 16                   # as older code would have recorded it
+    made["modules"]["edgecnn/study/table.py"] = "0" * 16                     # as older code would have recorded it
     (tmp_path / "reports" / "a.provenance.json").write_text(json.dumps(made))
     refresh()
     block = page.read_text().split("<!-- include reports/a.md -->\n")[1]
     assert block == ("| x |\n|---|\n| 1 |\n\n> **Stale report**: reports/a.md may no longer be what today's code "
-                     "measures (changed since: edgecnn/study/include.py); rerun `python -m edgecnn.study.include` "
+                     "measures (changed since: edgecnn/study/table.py); rerun `python -m edgecnn.study.include` "
                      "(`make reports-check` lists every stale report).\n<!-- end include -->\n")
 
 

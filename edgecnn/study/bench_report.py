@@ -10,6 +10,9 @@ from edgecnn.study import provenance
 from edgecnn.study.include import refresh
 
 
+RESTS_ON = ("model.keras", "testset.npz", "fp32.tflite", "int8.tflite", "bench.json")   # what the table is made of
+
+
 def report(recipe, out=None):
     """(the table, the sentence naming the targets missed or None), as measure.report; with `out`, the table
     written there too: what printed it, where, when, and the record; the docs blocks including it rewritten."""
@@ -22,7 +25,8 @@ def report(recipe, out=None):
         raise UserError(f"--out {out}: its folder cannot be made ({e.strerror}); name a file in a folder you can "
                         f"write.") from None
     command = f"edgecnn report {recipe.path} --out {out}"
-    made = provenance.record(out, command, [recipe.path], ("edgecnn.bench",), builds=[recipe.build_dir])
+    made = provenance.record(out, command, [recipe.path], ("edgecnn.bench",), builds=[recipe.build_dir],
+                             artifacts=RESTS_ON)
     text = (f"`{command}` after `make {recipe.build_dir / 'bench.json'}` on {time.strftime('%Y-%m-%d')}, "
             f"{made['cpu']} ({made['cores']} cores):\n\n```\n{table.rstrip()}\n```\n\n" + provenance.footer(made))
     atomic_write(out, text.encode())

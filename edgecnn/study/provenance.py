@@ -175,11 +175,13 @@ def describe(command, recipes=(), packages=(), root=ROOT, code=None, loaded=True
 
 
 def record(report, command, recipes=(), packages=(), root=ROOT, code=None, builds=(), unrecorded=(),
-           recipe_digests=None):
+           recipe_digests=None, artifacts=None):
     """Write reports/<name>.provenance.json beside `report` (its .md): describe(...) of what made it; returns it.
-    recipe_digests: {recipe: digest} as recorded when its figures were made (a study's rows)."""
+    recipe_digests: {recipe: digest} as recorded when its figures were made (a study's rows); artifacts: the
+    names under the build folders the figures rest on (default: every artifact there)."""
     made = {"report": Path(report).name, **describe(command, recipes, packages, root, code, builds=builds,
-                                                     unrecorded=unrecorded, recipe_digests=recipe_digests)}
+                                                     unrecorded=unrecorded, recipe_digests=recipe_digests,
+                                                     artifacts=artifacts)}
     atomic_write(sidecar(report), (json.dumps(made, indent=1, sort_keys=True) + "\n").encode())
     return made
 
