@@ -28,7 +28,7 @@ PYTEST_ARGS ?=
 # two a commit earlier (2026-12-05, AMD EPYC)
 TEST_WORKERS ?= 3
 
-.PHONY: setup data demo test docs reports-check clean device-check compare compression runtimes fold-check app-check web-setup web-tools web-check max-drop transfer your-data software-gpu swiftshader gpu-check gpu-check-training gpu-check-delegate gpu-coverage peer int8-speed reference stem-trade ablation
+.PHONY: setup data demo test ssh-server docs reports-check clean device-check compare compression runtimes fold-check app-check web-setup web-tools web-check max-drop transfer your-data software-gpu swiftshader gpu-check gpu-check-training gpu-check-delegate gpu-coverage peer int8-speed reference stem-trade ablation
 .SECONDARY:
 
 setup: $(VENV)/.installed $(if $(GPU),$(VENV)/.installed-gpu) swiftshader web-tools
@@ -153,8 +153,17 @@ $(APP_VENV)/.installed:
 	$(APP_VENV)/bin/pip install -q --disable-pip-version-check "numpy<2" "protobuf<4" tflite-support==0.4.4
 	@touch $@
 
-app-check: setup $(APP_VENV)/.installed
-	$(EDGECNN) app-check $(APP_CHECK) --python $(APP_VENV)/bin/python
+# MediaPipe Tasks, the Task Library's successor: its wheel (OpenCV inside, about 650 MB) in an env of its own
+MP_VENV ?= .mediapipe-venv
+$(MP_VENV)/.installed:
+	$(PYTHON) -m venv $(MP_VENV)
+	$(MP_VENV)/bin/pip install -q --disable-pip-version-check mediapipe==1.2.3 || \
+	  { echo "could not install mediapipe 1.2.3 from PyPI into $(MP_VENV) (is it reachable?)." >&2; exit 1; }
+	@touch $@
+
+app-check: setup $(APP_VENV)/.installed $(MP_VENV)/.installed
+	$(EDGECNN) app-check $(APP_CHECK) --python $(APP_VENV)/bin/python --mediapipe-python $(MP_VENV)/bin/python \
+	  $(if $(APP_REPORT),--report $(APP_REPORT))
 
 # quantize.max_drop measured: fp32, plain int8 and the budgeted int8 of recipes/vgg16_max_drop.yaml on the test set
 max-drop: setup data
@@ -178,6 +187,15 @@ $(WEB_MODULES): web/package.json web/package-lock.json
 	@touch $@
 web-tools:
 	@$(MAKE) --no-print-directory $(WEB_MODULES) || echo "note: make web-check needs Chromium, Node and web/node_modules (make web-setup)." >&2
+
+# OpenSSH's server and client from Debian: the test of `edgecnn-bench --remote` starts its own sshd on 127.0.0.1
+# (a host key, an authorized key and a port of its own) and logs into it as into a board.
+ssh-server:
+	@if command -v ssh >/dev/null && [ -x /usr/sbin/sshd ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then { apt-get install -y -qq openssh-server openssh-client >/dev/null 2>&1 || \
+	  { apt-get update -qq && apt-get install -y -qq openssh-server openssh-client >/dev/null; }; } || \
+	  { echo "could not install openssh-server and openssh-client from Debian's registry." >&2; exit 1; }; \
+	else echo "the --remote test needs OpenSSH's server: run 'sudo apt-get install openssh-server openssh-client'." >&2; exit 1; fi
 
 # The demo's page on WebAssembly and on WebGPU (SwiftShader without a GPU), against edgecnn-bench on 1,000 test
 # images; WEB_REPORT=reports/web_check also writes the report and the screenshot docs/web.md shows.

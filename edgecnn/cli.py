@@ -187,7 +187,9 @@ def tflm(recipe_path):
 @_recipe_arg
 @click.option("--budget", type=click.FloatRange(min=0, max=100), help="points of top-1 allowed below fp32 "
               "(default: the recipe's optimize.budget)")
-def optimize(recipe_path, budget):
+@click.option("--remote", metavar="[USER@]HOST[:PORT]", help="measure the candidates on this machine over ssh and "
+              "choose by its latency (default: the recipe's bench.remote, else here)")
+def optimize(recipe_path, budget, remote):
     """Measure every candidate variant and write the fastest within the budget as build/NAME/best.tflite.
 
     Candidates (optimize.candidates) are built through make first, so only missing or stale files are
@@ -196,7 +198,7 @@ def optimize(recipe_path, budget):
     """
     from edgecnn.compress.optimize import optimize as run
 
-    click.echo(run(recipes.load(recipe_path), budget))
+    click.echo(run(recipes.load(recipe_path), budget, remote))
 
 
 @main.command()
@@ -278,15 +280,23 @@ def predict(model_path, images, top, fit, as_json):
 @click.argument("paths", nargs=-1, metavar="[FILE.tflite | FOLDER]...")
 @click.option("--python", "python", default=".app-venv/bin/python", show_default=True,
               help="the Python of the Task Library's env (make app-check builds it)")
+@click.option("--mediapipe-python", default=".mediapipe-venv/bin/python", show_default=True,
+              help="the Python of MediaPipe Tasks' env (make app-check builds it)")
+@click.option("--runtime", "runtimes", type=click.Choice(["task-library", "mediapipe"]), multiple=True,
+              help="check on this runtime only (repeatable; default both)")
 @click.option("--samples", type=click.IntRange(min=1), default=1000, show_default=True,
               help="the first N images of each file's testset.npz")
-def app_check(paths, python, samples):
-    """Classify through the TFLite Task Library (ImageClassifier) as an Android app would: every built
-    best.tflite/int8.tflite (default: under build/) exported to a bundle, top-1 against edgecnn-bench's on the
-    same images. 1-channel files are skipped in folders and refused when named."""
-    from edgecnn.export.app_check import run
+@click.option("--report", metavar="BASE", help="also write BASE.md and BASE.json with what made them "
+              "(reports/app_check: docs/apps.md includes it)")
+def app_check(paths, python, mediapipe_python, runtimes, samples, report):
+    """Classify as an app would, through the TFLite Task Library's and MediaPipe Tasks' ImageClassifier: every
+    built best.tflite/int8.tflite (default: under build/) exported to an Android and an iOS bundle, top-1 against
+    edgecnn-bench's on the same images. 1-channel files are skipped in folders and refused when named."""
+    from edgecnn.study.app_report import check
 
-    status = run(list(paths) or ["build"], python, samples, echo=click.echo)
+    pythons = {"task-library": python, "mediapipe": mediapipe_python}
+    pythons = {r: p for r, p in pythons.items() if r in (runtimes or pythons)}
+    status = check(list(paths) or ["build"], pythons, samples, report, echo=click.echo)
     sys.exit(status)
 
 

@@ -10,11 +10,15 @@ from edgecnn.artifacts import read_json, record
 from edgecnn.errors import ChildFailed, UserError
 
 
-def run_bench(recipe, files, json_path):
-    """edgecnn-bench over `files` interleaved, with accuracy on testset.npz, in a process without TensorFlow."""
+def run_bench(recipe, files, json_path, remote=None):
+    """edgecnn-bench over `files` interleaved, with accuracy on testset.npz, in a process without TensorFlow; on
+    `remote` (else the recipe's bench.remote, else here) over ssh."""
     cfg = recipe["bench"]
     argv = [*map(str, files), *_data(recipe), "--threads", str(cfg["threads"]),
             "--runs", str(cfg["runs"]), "--warmup", str(cfg["warmup"]), "--json", str(json_path), "--quiet"]
+    remote = remote or cfg["remote"]
+    if remote:
+        argv += ["--remote", remote] + (["--remote-python", cfg["remote_python"]] if cfg["remote_python"] else [])
     _child(["-m", "edgecnn.bench", *argv])
 
 

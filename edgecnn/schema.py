@@ -129,6 +129,9 @@ SCHEMA = {
         "runs": Field("int", 50, low=1, high=1_000_000),
         "warmup": Field("int", 5, low=0, high=1_000_000),
         "test_samples": Field("int", None, low=1, optional=True),
+        # [user@]host[:port]: edgecnn-bench runs there over ssh (bench.json, and optimize's choice by its latency)
+        "remote": Field("str", None, optional=True),
+        "remote_python": Field("str", None, optional=True),      # the host's Python (default python3)
     },
     # what `edgecnn report` (the end of make demo) holds bench.json's int8 file to; null: no target
     "targets": {

@@ -124,9 +124,9 @@ def copy_of(folder, destination):
     return destination
 
 
-def make(workspace, *targets, check=True):
+def make(workspace, *targets, check=True, env=None):
     proc = subprocess.run(["make", "--no-print-directory", "-o", ".venv/.installed", *targets], cwd=workspace, capture_output=True,
-                          text=True, timeout=900)
+                          text=True, timeout=900, env={**os.environ, **(env or {})})
     if check and proc.returncode != 0:
         raise AssertionError(f"make {targets} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc

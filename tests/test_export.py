@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, last_line, run_cli
+from conftest import ROOT, installed, last_line, run_cli
 from edgecnn.errors import UserError
 from edgecnn.export import arena, metadata
 from edgecnn.export.c_array import identifier
@@ -283,16 +283,56 @@ def test_rgb_input_computes_grey_inside_the_model(micro_models, tmp_path):
     assert convert.rgb_input(rgb) is rgb                                         # already 3 channels
 
 
+def test_app_check_holds_both_runtimes_and_both_bundles_to_the_class_names(micro_models, tmp_path):
+    """An RGB file whose labels.txt is not the data set's class names: the Task Library and MediaPipe Tasks each
+    read the wrong names from the Android and the iOS bundle's metadata, and every check fails saying so."""
+    import numpy as np
+
+    from edgecnn.convert import converter as convert
+    from edgecnn.data.calibration import load_calibration
+    from edgecnn.data.fashion_mnist import CLASS_NAMES
+
+    installed(".app-venv/.installed", "the Task Library's env")
+    installed(".mediapipe-venv/.installed", "MediaPipe Tasks' env")
+    model, _ = micro_models
+    grey = load_calibration(ROOT / "calib_data" / "fashion_mnist", (32, 32, 1), 40)
+    colour = np.repeat(grey, 3, axis=-1).astype(np.uint8)
+    folder = tmp_path / "build" / "rgb"
+    folder.mkdir(parents=True)
+    (folder / "int8.tflite").write_bytes(convert.to_int8(convert.rgb_input(model), colour, "uint8"))
+    (folder / "labels.txt").write_text("\n".join(f"wrong {i}" for i in range(10)) + "\n")
+    np.savez(folder / "testset.npz", x=colour, y=np.arange(40) % 10, class_names=np.array(CLASS_NAMES))
+    proc = run_cli("app-check", folder, "--python", ROOT / ".app-venv" / "bin" / "python", "--mediapipe-python",
+                   ROOT / ".mediapipe-venv" / "bin" / "python", "--report", tmp_path / "app_check")
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert [line.split(": ")[1].split(" top-1")[0] for line in lines[:4]] == \
+        ["the Task Library", "the Task Library", "MediaPipe Tasks", "MediaPipe Tasks"]
+    assert all(line.startswith(f"FAIL  {folder / 'int8.tflite'} ({bundle})") and line.endswith(" are not class names")
+               and " on 40 images;" in line for line, bundle in zip(lines, ["Android", "iOS"] * 2)), lines
+    assert lines[4] == ("0 of 4 bundle checks classify on the Task Library and MediaPipe Tasks as on edgecnn-bench "
+                        "(within 0.2 pt); 0 files skipped")
+    rows = json.loads((tmp_path / "app_check.json").read_text())["rows"]
+    assert [r["runtime"].split()[0] for r in rows] == ["Task", "Task", "MediaPipe", "MediaPipe"]
+    assert all(r["unknown_categories"] and not r["passed"] for r in rows)
+    assert "0 of 4 checks within 0.2 points" in (tmp_path / "app_check.md").read_text()
+
+
 def test_app_check_refuses_a_grey_model_naming_the_option(int8_file, tmp_path):
     proc = run_cli("app-check", int8_file, "--python", tmp_path / "none")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert last_line(proc.stderr) == (
-        f"edgecnn: error: {int8_file} takes a 1x32x32x1 input; the Task Library's ImageClassifier needs 1 x height "
-        f"x width x 3: set convert.rgb_input: true in its recipe (grey computed inside the model) and rebuild.")
+        f"edgecnn: error: {int8_file} takes a 1x32x32x1 input; the image classifiers of the Task Library and MediaPipe "
+        f"Tasks need 1 x height x width x 3: set convert.rgb_input: true in its recipe (grey computed inside the model) "
+        f"and rebuild.")
     empty = tmp_path / "empty"
     empty.mkdir()
     proc = run_cli("app-check", empty, "--python", tmp_path / "none")
-    assert proc.returncode == 2 and "is not the Task Library's Python" in last_line(proc.stderr)
+    assert proc.returncode == 2 and "is not a Python with the Task Library;" in last_line(proc.stderr)
+    proc = run_cli("app-check", empty, "--runtime", "mediapipe", "--mediapipe-python", tmp_path / "none")
+    assert proc.returncode == 2 and last_line(proc.stderr) == (
+        f"edgecnn: error: {tmp_path / 'none'} is not a Python with MediaPipe Tasks; 'make app-check' builds its env "
+        f"(.mediapipe-venv: mediapipe), or pass that env's Python.")
 
 
 def test_bundle_metadata_names_the_colour_space(int8_file, tmp_path):

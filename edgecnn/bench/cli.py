@@ -14,6 +14,8 @@ from edgecnn.bench.compiled import ACCELERATORS
 from edgecnn.bench.labelled import DataError, load_labelled
 from edgecnn.bench.measure import benchmark, overhead, peak_rss_mb
 from edgecnn.bench.model_file import ModelFileError
+from edgecnn.bench import remote
+from edgecnn.bench.remote_host import cpu_model
 from edgecnn.bench.runtime import RUNTIMES, RuntimeMissing, pick_runtime
 from edgecnn.bench.table import render, to_csv
 
@@ -92,12 +94,23 @@ def parser():
     p.add_argument("--json", metavar="OUT", help="also write the figures as JSON to OUT")
     p.add_argument("--csv", metavar="OUT", help="also write one row of figures per model as CSV to OUT")
     p.add_argument("--quiet", action="store_true", help="print no table (with --json)")
+    remote = p.add_argument_group("on another machine over SSH (the system's ssh; the host needs Python 3 and a "
+                                  "TFLite runtime, nothing of ours: the bench and the files are copied, once)")
+    remote.add_argument("--remote", metavar="[USER@]HOST[:PORT]", help="run the benchmark on HOST and print its "
+                        "figures here, headed with its CPU and runtime")
+    remote.add_argument("--remote-python", metavar="PATH", help="the host's Python (default python3)")
+    remote.add_argument("--remote-cache", metavar="DIR", help="the host's folder for the copied bench and files "
+                        "(default ~/.cache/edgecnn-bench)")
+    remote.add_argument("--ssh-config", metavar="FILE", help="ssh's configuration file (ssh -F), for keys, ports "
+                        "and aliases not in ~/.ssh/config (default: $EDGECNN_SSH_CONFIG when set)")
     return p
 
 
 def run(args):
     for out in (args.json, args.csv):
         _check_writable(out)
+    if args.remote:
+        return _written(args, remote.run(args))
     if args.runtime == "tflm":
         return run_tflm(args)
     runtime = pick_runtime(args.runtime)
@@ -109,7 +122,8 @@ def run(args):
     report = {
         "runtime": {"name": runtime.name, "version": runtime.version, "xnnpack": options["xnnpack"],
                     "accelerator": args.accelerator},
-        "machine": {"platform": platform.platform(), "machine": platform.machine(), "cpus": os.cpu_count()},
+        "machine": {"platform": platform.platform(), "machine": platform.machine(), "cpus": os.cpu_count(),
+                    "cpu": cpu_model()},
         "threads": first, "data": args.data, "models": results, "rss_growth_mb": growth,
     }
     if more:
@@ -124,9 +138,18 @@ def run(args):
             timed, bare = overhead(path, runtime, first, args.runs, **options)
             report["overhead"].append({"path": path, "bench_median_ms": timed, "bare_loop_ms": bare})
     report["peak_rss_mb"] = peak_rss_mb()
+    return _written(args, report)
+
+
+def _written(args, report):
+    """The report, written to --json and --csv (each whole or not at all)."""
     if args.json:
         write_atomically(args.json, json.dumps(report, indent=2) + "\n")
-    if args.csv:
+    if args.csv and args.runtime == "tflm":
+        from edgecnn.bench import tflm
+
+        write_atomically(args.csv, tflm.to_csv(report))
+    elif args.csv:
         write_atomically(args.csv, to_csv(report))
     return report
 
@@ -163,11 +186,7 @@ def run_tflm(args):
         reference = None
     report = {"runtime": {"name": "tflm", "version": tflm.version()}, "version": tflm.version(),
               "data": args.data, "models": [tflm.report(path, data, reference) for path in args.models]}
-    if args.json:
-        write_atomically(args.json, json.dumps(report, indent=2) + "\n")
-    if args.csv:
-        write_atomically(args.csv, tflm.to_csv(report))
-    return report
+    return _written(args, report)
 
 
 def _check_writable(path):
@@ -181,7 +200,7 @@ def main(argv=None):
     args = parser().parse_args(argv)
     try:
         report = run(args)
-    except (ModelFileError, DataError, RuntimeMissing) as e:
+    except (ModelFileError, DataError, RuntimeMissing, remote.RemoteError) as e:
         print(f"edgecnn-bench: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

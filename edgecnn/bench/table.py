@@ -77,6 +77,17 @@ def per_class_rows(results, class_names=None):
              lambda r, c=c: r["accuracy"]["per_class_top1"][c], "%") for c in classes]
 
 
+def where(report):
+    """The line naming the machine the figures come from: the host of a --remote run, else this one."""
+    far = report.get("remote")
+    if far:
+        return (f"measured on {far['host']} over ssh: {far['cpu']}, {far['machine']}, {far['cpus']} CPUs, "
+                f"Python {far['python']}, numpy {far['numpy']}")
+    here = report.get("machine", {})
+    return (f"measured on {here['cpu']}, {here.get('machine', '?')}, {here.get('cpus', '?')} CPUs" if here.get("cpu")
+            else None)
+
+
 def render(report, class_names=None):
     """The table; with `class_names` (the data set's, in label order) the per-class rows name their class."""
     results = report["models"]
@@ -101,6 +112,7 @@ def render(report, class_names=None):
     text.insert(0, f"runtime {rt['name']} {rt['version']}{kernels}, {report['threads']} thread(s), "
                    f"{results[0]['latency_ms']['runs']} runs after {results[0]['warmup_runs']} warm-up, "
                    f"batch 1" + (f", accuracy on {acc['samples']} labelled images" if acc else ""))
+    text[:0] = [where(report)] if where(report) else []
     for name, r in zip(names, results):
         text += chance.lines(name, r.get("accuracy"))
         note = split_note(name, r.get("xnnpack"), r.get("xnnpack", {}).get("integer"))

@@ -13,8 +13,9 @@ from edgecnn.make import make, make_each
 from edgecnn.measure import run_bench
 
 
-def optimize(recipe, budget=None):
-    """Choose and write best.tflite; the text of optimize.md."""
+def optimize(recipe, budget=None, remote=None):
+    """Choose and write best.tflite; the text of optimize.md. `remote`: [user@]host[:port] where the candidates are
+    measured (else the recipe's bench.remote, else here)."""
     cfg, out = recipe["optimize"], recipe.build_dir
     budget = cfg["budget"] if budget is None else budget
     variants = ["fp32"] + [v for v in cfg["candidates"] if v != "fp32"]
@@ -23,13 +24,13 @@ def optimize(recipe, budget=None):
     variants = [v for v in variants if str(out / f"{v}.tflite") not in failed]
     files = [out / f"{v}.tflite" for v in variants]
     report_path = out / "optimize_bench.json"
-    run_bench(recipe, files, report_path)
+    run_bench(recipe, files, report_path, remote)
     blobs = {v: f.read_bytes() for v, f in zip(variants, files)}
     measured = read_json(report_path)
     candidates = chooser.candidates_from(measured, variants, blobs)
     reference = candidates[0]
     best, why = chooser.choose(candidates, reference, budget, eligible=set(cfg["candidates"]))
-    notes = _notes(out, variants)
+    notes = _notes(out, variants, "remote" in measured)
     accuracy = measured["models"][0]["accuracy"]
     alarms = chance.lines("fp32.tflite", accuracy)
     if chance.near_chance(accuracy["top1"], accuracy["classes"], accuracy["samples"]):
@@ -39,6 +40,7 @@ def optimize(recipe, budget=None):
     rounds = len(best.rounds)
     text = (f"{recipe.name}: budget {budget:g} points of top-1 against fp32 "
             f"({100 * reference.top1:.2f} %); best: {best.variant}: {why}\n"
+            + f"{_measured_on(measured)}\n"
             + (f"Latency: {measured['models'][0]['latency_ms']['runs']} interleaved runs of each file in {rounds} "
                f"consecutive rounds; a file is faster only when its slowest round median is below the other's "
                f"quickest.\n" if rounds else "")
@@ -54,10 +56,20 @@ def optimize(recipe, budget=None):
     return text
 
 
-def _notes(out, variants):
+def _measured_on(measured):
+    """Where the figures come from: the board of a --remote run (its CPU and runtime), else this machine."""
+    rt, far, here = measured["runtime"], measured.get("remote"), measured.get("machine", {})
+    runtime = f"{rt['name']} {rt['version']}, {measured['threads']} thread(s)"
+    if far:
+        return f"Measured on {far['host']} over ssh: {far['cpu']} ({far['machine']}), {runtime}."
+    return f"Measured on this machine: {here.get('cpu', 'CPU unknown')} ({here.get('machine', '?')}), {runtime}."
+
+
+def _notes(out, variants, remote=False):
     """Whether XNNPACK's sparse kernels run here, and whether each pruned fp32 graph fits their path."""
     sparse_ok, why = chooser.sparse_kernels_on_this_cpu()
-    notes = [f"XNNPACK sparse kernels: {'available' if sparse_ok else 'not used'} ({why})."]
+    here = " on this machine, not the board" if remote else ""
+    notes = [f"XNNPACK sparse kernels{here}: {'available' if sparse_ok else 'not used'} ({why})."]
     for variant in variants:
         source, fmt = parse_tflite(variant)
         info_path = out / f"{source.name}.json"

@@ -1,0 +1,46 @@
+"""`make app-check APP_REPORT=reports/app_check`: what edgecnn.export.app_check measured on the app runtimes,
+written as reports/app_check.md and .json with the record of what made it (study/provenance.py); docs/apps.md
+includes it."""
+
+from pathlib import Path
+
+from edgecnn.export.app_check import TOLERANCE_PT
+
+
+def render(report):
+    rows = report["rows"]
+    lines = ["Each file exported as an Android and an iOS bundle (`edgecnn export --format android|ios`, metadata and "
+             "labels embedded), classified through each runtime's ImageClassifier, against edgecnn-bench "
+             f"({report['runtime']}) on the same test images.", "",
+             "| file | bundle | runtime | top-1 | edgecnn-bench top-1 | difference | images | category names |",
+             "|---|---|---|---:|---:|---:|---:|---|"]
+    for r in rows:
+        names = (f"all {r['categories']} class names" if not r["unknown_categories"]
+                 else f"not class names: {', '.join(r['unknown_categories'])}")
+        lines.append(f"| {r['file']} | {r['bundle']} | {r['runtime']} | {100 * r['top1']:.2f} % | "
+                     f"{100 * r['bench_top1']:.2f} % | {r['diff_pt']:+.2f} pt | {r['images']:,} | {names} |")
+    passed = sum(r["passed"] for r in rows)
+    lines += ["", f"{passed} of {len(rows)} checks within {TOLERANCE_PT} points of edgecnn-bench with every category "
+                  f"name a class name."]
+    return "\n".join(lines)
+
+
+def write(rows, base):
+    from edgecnn.bench.runtime import pick_runtime
+    from edgecnn.study.peer import write as write_report
+    from edgecnn.study.provenance import invoked
+
+    runtime = pick_runtime()
+    report = {"runtime": f"{runtime.name} {runtime.version}", "rows": rows}
+    write_report(report, Path(base), render, invoked("edgecnn"), packages=("edgecnn.bench",))
+
+
+def check(paths, pythons, samples, report=None, echo=print):
+    """edgecnn app-check: every file on each runtime (export/app_check.py), the report written when asked; the exit
+    status (0 when every check passed)."""
+    from edgecnn.export.app_check import run
+
+    status, rows = run(paths, pythons, samples, echo=echo)
+    if report:
+        write(rows, report)
+    return status
