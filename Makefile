@@ -28,7 +28,7 @@ PYTEST_ARGS ?=
 # two a commit earlier (2026-12-05, AMD EPYC)
 TEST_WORKERS ?= 3
 
-.PHONY: setup data demo test ssh-server docs reports-check clean device-check compare compression runtimes fold-check app-check web-setup web-tools web-check max-drop transfer your-data software-gpu swiftshader gpu-check gpu-check-training gpu-check-delegate gpu-coverage peer int8-speed reference stem-trade ablation
+.PHONY: setup data demo test ssh-server slim docs reports-check clean device-check compare compression runtimes fold-check app-check web-setup web-tools web-check max-drop transfer your-data software-gpu swiftshader gpu-check gpu-check-training gpu-check-delegate gpu-coverage peer int8-speed reference stem-trade ablation
 .SECONDARY:
 
 setup: $(VENV)/.installed $(if $(GPU),$(VENV)/.installed-gpu) swiftshader web-tools
@@ -229,7 +229,7 @@ $(NEW_DEPS): build/%/deps.mk: | $(VENV)/.installed
 
 # A stage's config is rewritten by check only when its sections change; recipe.json comes first (order-only),
 # and make reads the stage file's time after check ran: an unchanged stage leaves its artifacts up to date.
-STAGES := data train fp32 fp16 dynamic int8 int16x8 prune qat cluster bench optimize export
+STAGES := data train fp32 fp16 dynamic int8 int16x8 prune slim qat cluster bench optimize export
 $(foreach s,$(STAGES),build/%/stages/$(s).json): | build/%/recipe.json ;
 
 build/%/model.keras: build/%/stages/train.json
@@ -240,8 +240,8 @@ build/%/testset.npz: build/%/stages/data.json
 
 # --- variants (names as in edgecnn/variants.py) --------------------------------------------------
 # build/<r>/<FORMAT>.tflite from model.keras, build/<r>/<SOURCE>-<FORMAT>.tflite from a compressed
-# model. SOURCE names the steps from the trained model in order: pruned-NN, clustered-K (.keras), qat
-# (.h5), e.g. pruned-80, pruned-80-clustered-8, pruned-80-qat; each is made from the source before its
+# model. SOURCE names the steps from the trained model in order: slim-NN, pruned-NN, clustered-K (.keras), qat
+# (.h5), e.g. slim-40, pruned-80, pruned-80-clustered-8, pruned-80-qat; each is made from the source before its
 # last step. FORMAT is fp32 fp16 dynamic int8 int16x8. The functions below read the recipe folder,
 # source, last step and parent from the target name; edgecnn rejects names that break the grammar.
 .SECONDEXPANSION:
@@ -403,6 +403,12 @@ transfer: setup data
 compression: setup data
 	$(MAKE) --no-print-directory build/$(DEMO)/best.tflite
 	$(PY) -m edgecnn.study.compression recipes/$(DEMO).yaml --out reports/compression.md
+
+# Channel pruning against the narrower model from scratch: slim-30 and slim-50 of the demo's MobileNet v2,
+# micro_cnn and a Wide ResNet against each at the width of equal multiply-adds trained on the same budget;
+# reports/slim.md, included in docs/compression.md (about an hour on 2 cores)
+slim: setup data
+	$(PY) -m edgecnn.study.slim_compare
 
 # The input fold on the demo's trained model: unfolded against folded files, fp32 outputs and int8 top-1 on all
 # test images: reports/fold_check.md, included in docs/speed.md

@@ -98,6 +98,13 @@ SCHEMA = {
         "only": Field("list", []),
         "skip": Field("list", []),
     },
+    # channel pruning, slim-NN (compress/slim.py): filters chosen by criterion, at least min_channels kept a layer
+    "slim": {
+        "epochs": Field("int", 2, low=1, high=10_000),
+        "learning_rate": Field("float", 0.0005, low=1e-8, high=10.0),
+        "criterion": Field("str", "l1", choices=("l1", "bn", "l1+bn")),
+        "min_channels": Field("int", 8, low=1, high=100_000),
+    },
     "qat": {
         "epochs": Field("int", 2, low=1, high=10_000),
         "learning_rate": Field("float", 0.0001, low=1e-8, high=10.0),
@@ -117,7 +124,7 @@ SCHEMA = {
         "budget": Field("float", 1.0, low=0.0, high=100.0),
         "candidates": Field("list", ["fp32", "fp16", "dynamic", "int8", "int16x8", "qat-int8",
                                      "pruned-50-int8", "pruned-80-int8", "pruned-80-fp32", "pruned-80-qat-int8",
-                                     "clustered-16-int8"]),
+                                     "clustered-16-int8", "slim-30-int8"]),
     },
     "export": {
         "max_flash": Field("int", None, low=1, optional=True),
@@ -150,6 +157,7 @@ STAGES = {
     "int8": ("convert", "calibration", "dataset", "quantize"),
     "int16x8": ("convert", "calibration", "dataset"),
     "prune": ("prune", "dataset", "train"),
+    "slim": ("slim", "dataset", "train"),
     "qat": ("qat", "dataset", "train"),
     "cluster": ("cluster", "prune", "dataset", "train"),
     "bench": ("bench",),

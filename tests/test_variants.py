@@ -27,7 +27,7 @@ def test_variant_names():
     ("qat-fp32", "converts to int8 only"),
     ("int4", "must end in one of fp32, fp16, dynamic, int8, int16x8"),
     ("sparse-int8", "'sparse' is not a model variant"),
-    ("qat-pruned-80-int8", "the steps from it in this order: pruned-NN"),
+    ("qat-pruned-80-int8", "the steps from it in this order: slim-NN"),
     ("pruned-80-pruned-50-int8", "the steps from it in this order"),
     ("clustered-16-qat-int8", "QAT after clustering is not supported; convert clustered-16 directly"),
     ("model-int8", "named by format alone (int8)"),

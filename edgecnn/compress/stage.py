@@ -29,11 +29,20 @@ def compress(recipe, variant):
 
     source = parse_source(variant)
     if source.kind == "model":
-        raise UserError("the trained model is built by 'edgecnn train'; compress makes pruned-NN, "
+        raise UserError("the trained model is built by 'edgecnn train'; compress makes slim-NN, pruned-NN, "
                         "clustered-K, qat or a chain of them such as pruned-80-qat.")
     model = load_source(recipe, parse_source(source.parent))
     lines, info = [], {"variant": variant, "parent": source.parent}
-    if source.kind == "pruned":
+    if source.kind == "slim":
+        from edgecnn.compress.slim import slim
+
+        result, info["history"], narrowed = slim(recipe, model, source.slim)
+        info.update(narrowed)
+        lines.append(f"{variant}: {narrowed['channels_removed']:.1%} of the prunable channels removed "
+                     f"({narrowed['criterion']}), multiply-adds {narrowed['macs'][0]:,} -> {narrowed['macs'][1]:,} "
+                     f"({narrowed['macs'][1] / narrowed['macs'][0]:.2f}x), parameters {narrowed['params'][0]:,} -> "
+                     f"{narrowed['params'][1]:,}")
+    elif source.kind == "pruned":
         result, info["history"] = pruning.prune(recipe, model, source.sparsity)
     elif source.kind == "clustered":
         from edgecnn.compress.cluster import cluster
