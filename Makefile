@@ -405,7 +405,7 @@ compression: setup data
 	$(PY) -m edgecnn.study.compression recipes/$(DEMO).yaml --out reports/compression.md
 
 # Channel pruning against the narrower model from scratch: slim-30 and slim-50 of the demo's MobileNet v2,
-# micro_cnn and a Wide ResNet against each at the width of equal multiply-adds trained on the same budget;
+# micro_cnn and a small DenseNet against each at the width of equal multiply-adds trained on the same budget;
 # reports/slim.md, included in docs/compression.md (about an hour on 2 cores)
 slim: setup data
 	$(PY) -m edgecnn.study.slim_compare

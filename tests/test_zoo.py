@@ -294,7 +294,7 @@ def test_the_canon_keeps_its_defining_operators():
      "the grouped convolution conv2_block1_2_conv has 128 input and 128 output channels, which do not divide "
      "into 24 groups"),
     ("resnext50_32x4d", {"width": 4}, r"width must be an integer in \[8, 1024\], got 4"),
-    ("wide_resnet28_10", {"width_factor": 0}, r"width_factor must be a number in \[0.25, 16\], got 0"),
+    ("wide_resnet28_10", {"width_factor": 0}, r"width_factor must be an integer in \[1, 16\], got 0"),
     ("wide_resnet28_10", {"depth": 27}, r"depth must be 6n\+4 \(10, 16, 22, 28, 34, 40, ...\), got 27"),
     ("wide_resnet28_10", {"dropout": 1.0}, r"dropout must be a number in \[0, 1\), got 1.0"),
     ("wide_resnet50_2", {"width_factor": 9}, r"width_factor must be an integer in \[1, 8\], got 9"),

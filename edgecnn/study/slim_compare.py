@@ -3,9 +3,9 @@ the same multiply-adds, the comparison papers often skip.
 
     python -m edgecnn.study.slim_compare [RECIPE ...] [--levels 30 50]   -> reports/slim.md, .json
 
-For each recipe (default: the demo's MobileNet v2, recipes/slim_micro_cnn.yaml, recipes/slim_wide_resnet.yaml) and
+For each recipe (default: the demo's MobileNet v2, recipes/slim_micro_cnn.yaml, recipes/slim_densenet.yaml) and
 each level: slim-NN fine-tuned from the trained model (slim.epochs), and the model at the width whose multiply-adds
-are closest to slim-NN's (MobileNet's alpha, micro_cnn's widths, the Wide ResNet's width factor), trained from
+are closest to slim-NN's (MobileNet's alpha, micro_cnn's widths, DenseNet's growth rate), trained from
 scratch on the recipe's own budget (recipes/slim_scratch_<recipe>_<NN>.yaml, written here). Every int8 file of a
 recipe in one interleaved edgecnn-bench run (LiteRT, 1 and 2 threads) with top-1 on the test set; fp32 top-1 from
 the fp32 files; the arena on TensorFlow Lite Micro; flash is the int8 file's size.
@@ -23,21 +23,21 @@ from edgecnn.study.bench_run import run_bench
 from edgecnn.study.peer import write
 from edgecnn.study.provenance import invoked
 
-RECIPES = ("recipes/fashion_mnist_mobilenet_v2.yaml", "recipes/slim_micro_cnn.yaml", "recipes/slim_wide_resnet.yaml")
+RECIPES = ("recipes/fashion_mnist_mobilenet_v2.yaml", "recipes/slim_micro_cnn.yaml", "recipes/slim_densenet.yaml")
 LEVELS = (30, 50)
 REPORT = Path("reports/slim")
 
 
 def scaled(name, options, s):
-    """The model options at `s` times the width: MobileNet's alpha, micro_cnn's widths, the Wide ResNet's factor."""
+    """The model options at `s` times the width: MobileNet's alpha, micro_cnn's widths, DenseNet's growth rate."""
     if name.startswith("mobilenet"):
         return {**options, "alpha": round(options.get("alpha", 1.0) * s, 4)}
     if name == "micro_cnn":
         return {**options, "widths": [max(1, round(w * s)) for w in options.get("widths", [24, 48, 96])]}
-    if name == "wide_resnet28_10":
-        return {**options, "width_factor": round(options.get("width_factor", 10) * s, 4)}
+    if name == "densenet121":
+        return {**options, "growth_rate": max(1, round(options.get("growth_rate", 32) * s))}
     raise UserError(f"make slim: {name} has no width option to train a narrower model at; use a MobileNet, "
-                    f"micro_cnn or wide_resnet28_10 recipe.")
+                    f"micro_cnn or densenet121 recipe.")
 
 
 def width_for(recipe, target):
@@ -134,7 +134,7 @@ def _width(name, options):
         return f"alpha {options['alpha']:g}"
     if name == "micro_cnn":
         return f"widths {options['widths']}"
-    return f"width factor {options['width_factor']:g}"
+    return f"growth rate {options['growth_rate']}"
 
 
 def verdicts(report):

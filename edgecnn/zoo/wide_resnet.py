@@ -41,14 +41,12 @@ def _wide_block(x, filters, stride, dropout, name):
 
 @register_model(family="wide_resnet", role="baseline", reference_input=(32, 32, 3), reference_classes=10)
 def wide_resnet28_10(input_shape=(32, 32, 3), classes=10, weights=None, depth=28, width_factor=10, dropout=0.0):
-    """WRN-28-10. depth: 6n+4 (10-100); width_factor: k, 0.25-16 (a fraction gives round(16k), round(32k), round(64k)
-    filters: the width a channel-pruned model is compared at); dropout in [0, 1)."""
+    """WRN-28-10. depth: 6n+4 (10-100); width_factor: k, 1-16; dropout in [0, 1)."""
     name = "wide_resnet28_10"
     check_int(name, "depth", depth, 10, 100)
     if (depth - 4) % 6:
         raise UserError(f"{name}: depth must be 6n+4 (10, 16, 22, 28, 34, 40, ...), got {depth}.")
-    if isinstance(width_factor, bool) or not isinstance(width_factor, (int, float)) or not 0.25 <= width_factor <= 16:
-        raise UserError(f"{name}: width_factor must be a number in [0.25, 16], got {width_factor!r}.")
+    check_int(name, "width_factor", width_factor, 1, 16)
     if not 0 <= dropout < 1:
         raise UserError(f"{name}: dropout must be a number in [0, 1), got {dropout!r}.")
     check_min_size(name, input_shape, 32)
@@ -57,7 +55,7 @@ def wide_resnet28_10(input_shape=(32, 32, 3), classes=10, weights=None, depth=28
     for group, filters in enumerate((16, 32, 64), start=2):
         for i in range(1, (depth - 4) // 6 + 1):
             stride = 2 if i == 1 and group > 2 else 1
-            x = _wide_block(x, max(1, round(filters * width_factor)), stride, dropout, f"conv{group}_block{i}")
+            x = _wide_block(x, filters * width_factor, stride, dropout, f"conv{group}_block{i}")
     x = _bn_relu(x, "final")
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     outputs = layers.Dense(classes, activation="softmax", dtype="float32", name="predictions")(x)
