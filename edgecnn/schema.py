@@ -104,6 +104,7 @@ SCHEMA = {
         "learning_rate": Field("float", 0.0005, low=1e-8, high=10.0),
         "criterion": Field("str", "l1", choices=("l1", "bn", "l1+bn")),
         "min_channels": Field("int", 8, low=1, high=100_000),
+        "round_to": Field("int", 8, low=1, high=1024),       # channels kept: a multiple of this (1: exact)
     },
     "qat": {
         "epochs": Field("int", 2, low=1, high=10_000),

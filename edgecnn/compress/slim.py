@@ -14,8 +14,9 @@ The graph is read as channel spaces: the channels a convolution or dense layer m
 through batch norm, activations, pooling, padding, dropout and depthwise convolutions, and tied together by
 element-wise layers (a residual Add, squeeze-excite's Multiply), so layers tied by an add keep one channel
 set. A concatenation's channels are its inputs' in order; a Flatten's are its input's at every position.
-Every space loses NN % of its channels (at least slim.min_channels kept), chosen by the sum of its producers'
-scores, except the input's, the output's and those of grouped convolutions, which keep all. A layer whose
+Every space loses NN % of its channels (at least slim.min_channels kept; the count kept rounded to a multiple of
+slim.round_to, 8 by default, since XNNPACK's int8 kernels work in tiles of 8 or 16 channels and a partial tile
+costs a whole one), chosen by the sum of its producers' scores, except the input's, the output's and those of grouped convolutions, which keep all. A layer whose
 channel mapping is unknown (Lambda, a custom layer) is refused by name: nothing is guessed.
 
 The narrower Keras model is rebuilt from the original's config with the kept weights; before fine-tuning its
@@ -110,7 +111,7 @@ def functional(model):
     return model
 
 
-def plan(model, level, criterion="l1", min_channels=8):
+def plan(model, level, criterion="l1", min_channels=8, round_to=8):
     """Which channels of each space to keep when `level` % are removed; UserError naming a layer that forbids it."""
     model = functional(model)
     config = model.get_config()
@@ -209,6 +210,8 @@ def plan(model, level, criterion="l1", min_channels=8):
     for root, score in scores.items():
         size = sizes[root]
         count = max(min(min_channels, size), int(round(size * (1 - level / 100))))
+        if round_to > 1 and count > round_to:       # whole tiles of the int8 kernels: a 67-channel layer costs
+            count = int(round(count / round_to)) * round_to       # what a 80-channel one does
         if count < size:
             keep[root] = np.sort(np.argsort(-score, kind="stable")[:count])
     if not keep:
@@ -293,9 +296,9 @@ def slim(recipe, model, level):
 
     cfg = recipe["slim"]
     model = grouped_form(model, "native")
-    the_plan = plan(model, level, cfg["criterion"], cfg["min_channels"])
+    the_plan = plan(model, level, cfg["criterion"], cfg["min_channels"], cfg["round_to"])
     narrower = narrow(model, the_plan)
-    info = {"level": level, "criterion": cfg["criterion"], "min_channels": cfg["min_channels"],
+    info = {"level": level, "criterion": cfg["criterion"], "min_channels": cfg["min_channels"], "round_to": cfg["round_to"],
             "channels_removed": the_plan.removed_share(),
             "macs": [int(count_macs(model)), int(count_macs(narrower))],
             "params": [int(model.count_params()), int(narrower.count_params())]}
