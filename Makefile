@@ -220,6 +220,12 @@ endif
 
 -include $(wildcard build/*/deps.mk)
 
+# A goal's recipe edited since its last check: check runs while make is still reading its makefiles (each goal
+# recipe's deps.mk, which check rewrites, waits on recipe.json), so make starts again and reads every stage file's
+# time after check wrote it. Run later, as any other rule, check came too late: make had read the stage file's
+# time when it looked for the rule of the artifact that needs it, and an edit was seen only by the make after.
+$(foreach r,$(GOAL_RECIPES),$(if $(wildcard build/$(r)/deps.mk),$(eval build/$(r)/deps.mk: build/$(r)/recipe.json ;)))
+
 # A goal's recipe never checked before: its deps.mk is made (by check) and read before anything is built,
 # so the starting weights and distillation teachers it names under build/ are made first.
 NEW_DEPS := $(foreach r,$(GOAL_RECIPES),$(if $(wildcard recipes/$(r).yaml),$(if $(wildcard build/$(r)/deps.mk),,build/$(r)/deps.mk)))
