@@ -454,3 +454,16 @@ def test_device_check_verdict_allows_ties_in_float_files_and_a_share_in_integer_
     assert verdict(many, host, integer=True) == (3, None)          # 3 of 150 images: the 2 % allowed
     many[4] = [0.0, 0.0, 1.0]
     assert verdict(many, host, integer=True) == (4, "more than 2 % (3) of the predictions differ")
+
+
+def test_each_of_two_edits_in_a_row_is_built_by_the_make_after_it(tiny_build, tmp_path):
+    """make reads a stage file's time only after check rewrote it (check runs while make reads its makefiles): an
+    edit is never left for the make after the next one."""
+    workspace = copy_of(tiny_build, tmp_path / "w")
+    for io in ("int8", "uint8"):
+        time.sleep(1.1)
+        write_recipe(workspace, "tiny", {**TINY, "convert": {"int8_io": io}})
+        proc = make(workspace, "build/tiny/testset.npz")
+        assert commands(proc) == ["check", "testset"], proc.stdout
+        assert "stages changed: data, " in proc.stdout
+    assert commands(make(workspace, "build/tiny/testset.npz")) == []
