@@ -153,9 +153,11 @@ def test_optimize_measures_every_compressed_candidate_within_the_documented_targ
     workspace = copy_of(tiny_build, tmp_path / "w")
     out = workspace / "build" / "tiny"
     # fp16.tflite cannot be written (a folder is in its place): a row saying so, and the others go on
-    candidates = ["fp32", "int8", "qat-int8", "pruned-80-int8", "pruned-80-fp32", "pruned-80-clustered-8-int8"]
+    candidates = ["fp32", "int8", "qat-int8", "pruned-80-int8", "pruned-80-fp32", "pruned-80-clustered-8-int8",
+                  "slim-30-int8"]
     time.sleep(1.1)
-    write_recipe(workspace, "tiny", {**TINY, "optimize": {"budget": 2.0, "candidates": [*candidates, "fp16"]}})
+    write_recipe(workspace, "tiny", {**TINY, "optimize": {"budget": 2.0, "candidates": [*candidates, "fp16"]},
+                                     "slim": {"epochs": 1}})
     (out / "fp16.tflite").mkdir()
     os.utime(out / "fp16.tflite", (0, 0))
     proc = make(workspace, "build/tiny/best.tflite")
@@ -194,6 +196,9 @@ def test_optimize_measures_every_compressed_candidate_within_the_documented_targ
         chosen = [row for row in report["layers"] if row["sparsity"] > 0]
         assert chosen and all(row["sparsity"] > 0.79 for row in chosen), variant
     assert "does not fit XNNPACK's sparse path" in " ".join(summary["notes"])
+    slim = json.loads((out / "slim-30.json").read_text())          # channel pruning: a narrower model
+    assert 0.25 <= slim["channels_removed"] <= 0.35 and slim["macs"][1] < 0.75 * slim["macs"][0]
+    assert rows["slim-30-int8"]["bytes"] < 0.8 * rows["int8"]["bytes"] and rows["slim-30-int8"]["top1"] > 0.6, rows
 
     # what each step left: prune, tfmot's wrappers stripped, the selected layers at the target and the stem and
     # classifier dense, stored sparse in float files only; clustering, 8 values besides the zeros in each

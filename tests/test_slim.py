@@ -1,15 +1,12 @@
 """Channel pruning (slim-NN): the narrower model computes what the original computes with the removed channels
 zeroed, for a residual family (ResNet) and a depthwise one with residuals (MobileNet v2); layers tied by an add
-keep one channel set; what cannot be narrowed is refused by name; and a slim variant goes through make."""
-
-import json
-import time
+keep one channel set; what cannot be narrowed is refused by name. (A slim variant through make and optimize:
+tests/test_pipeline.py.)"""
 
 import numpy as np
 import pytest
-import yaml
 
-from conftest import SMALL, TINY, copy_of, make
+from conftest import SMALL
 from edgecnn.errors import UserError
 
 
@@ -86,19 +83,6 @@ def test_what_cannot_be_narrowed_is_refused_by_name():
             parse_source(bad)
         assert str(e.value) == (f"'{bad}': {bad[5:]} % of the channels is outside [1, 90]; use e.g. slim-40 for 40 % "
                                 f"fewer channels.")
-
-
-def test_a_slim_variant_is_made_fine_tuned_and_converted_through_make(tiny_build, tmp_path):
-    workspace = copy_of(tiny_build, tmp_path / "w")
-    time.sleep(1.1)
-    (workspace / "recipes" / "tiny.yaml").write_text(yaml.safe_dump({**TINY, "slim": {"epochs": 1}}))
-    proc = make(workspace, "build/tiny/slim-30-int8.tflite")
-    out = workspace / "build" / "tiny"
-    assert "edgecnn compress recipes/tiny.yaml --variant slim-30" in proc.stdout and "train" not in proc.stdout.split()
-    info = json.loads((out / "slim-30.json").read_text())
-    assert 0.25 <= info["channels_removed"] <= 0.35 and info["macs"][1] < 0.75 * info["macs"][0]
-    assert (out / "slim-30-int8.tflite").stat().st_size < 0.8 * (out / "int8.tflite").stat().st_size
-    assert info["history"][-1]["val_accuracy"] > 0.6
 
 
 # one zoo model of each structure besides ResNet and MobileNet v2 (above): flatten and dense heads, concatenations,
