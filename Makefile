@@ -26,7 +26,7 @@ PYTEST_ARGS ?=
 # pytest-xdist processes: much of a test waits on something other than its own core (TF import in a child, the
 # converter, make, files, subprocesses), so three on 2 cores: a fresh clone's pytest took 537 s with three, 625 s with
 # two a commit earlier (2026-12-05, AMD EPYC)
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 3
 
 .PHONY: setup data demo test ssh-server slim docs reports-check clean device-check compare compression runtimes fold-check app-check web-setup web-tools web-check max-drop transfer your-data software-gpu swiftshader gpu-check gpu-check-training gpu-check-delegate gpu-coverage peer int8-speed reference stem-trade ablation
 .SECONDARY:
