@@ -297,10 +297,9 @@ def slim(recipe, model, level):
     cfg = recipe["slim"]
     model = grouped_form(model, "native")
     the_plan = plan(model, level, cfg["criterion"], cfg["min_channels"], cfg["round_to"])
-    narrower = narrow(model, the_plan)
+    tuned, history = finetune(recipe, lambda steps: narrow(model, the_plan), cfg["epochs"], cfg["learning_rate"])
     info = {"level": level, "criterion": cfg["criterion"], "min_channels": cfg["min_channels"], "round_to": cfg["round_to"],
             "channels_removed": the_plan.removed_share(),
-            "macs": [int(count_macs(model)), int(count_macs(narrower))],
-            "params": [int(model.count_params()), int(narrower.count_params())]}
-    tuned, history = finetune(recipe, lambda steps: narrow(model, the_plan), cfg["epochs"], cfg["learning_rate"])
+            "macs": [int(count_macs(model)), int(count_macs(tuned))],
+            "params": [int(model.count_params()), int(tuned.count_params())]}
     return tuned, history, info
