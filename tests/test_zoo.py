@@ -206,7 +206,12 @@ def test_mobilenet_v2_keeps_keras_layer_names():
     assert {l.name for l in ref.layers if l.weights} == {l.name for l in ours.layers if l.weights}
 
 
-@pytest.mark.parametrize("name", sorted(REFERENCE))
+# EfficientNet B1-B3 and Lite1-2: B0's and Lite0's builders at other coefficients (counted above against Keras);
+# at 32x32 they would add no layer type and no path
+SCALED = {"efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnet_lite1", "efficientnet_lite2"}
+
+
+@pytest.mark.parametrize("name", sorted(set(REFERENCE) - SCALED))
 def test_builds_at_32x32_with_preprocessing_first_and_features_left(name):
     model = build_model(name, (32, 32, 1), 10)
     assert isinstance(model.layers[1], keras.layers.Rescaling)
