@@ -23,8 +23,8 @@ DEMO   := fashion_mnist_mobilenet_v2
 CALIB  := $(shell find calib_data -type f -not -name '*.md' 2>/dev/null)
 FMNIST := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 PYTEST_ARGS ?=
-# pytest-xdist processes, one per core: a third on 2 cores spent a quarter more CPU (18.1 min of user CPU against 13.8
-# with two on the same suite, 2026-12-06, AMD EPYC) and took longer (720 s against 523 s); docs/demo.md has the figure
+# pytest-xdist processes, one per core: the suite is CPU-bound, and a third worker on 2 cores spent 18.1 min of
+# user CPU against 13.9 with two (a fresh clone's make test: 9 min 17 s; docs/demo.md)
 TEST_WORKERS ?= 2
 
 .PHONY: setup data demo test ssh-server slim docs reports-check clean device-check compare compression runtimes fold-check app-check web-setup web-tools web-check max-drop transfer your-data software-gpu swiftshader gpu-check gpu-check-training gpu-check-delegate gpu-coverage peer int8-speed reference stem-trade ablation
