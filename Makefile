@@ -27,7 +27,7 @@ PYTEST_ARGS ?=
 # user CPU against 13.9 with two (a fresh clone's make test: 9 min 17 s; docs/demo.md)
 TEST_WORKERS ?= 2
 
-.PHONY: setup data demo test ssh-server slim docs reports-check clean device-check compare compression runtimes fold-check app-check web-setup web-tools web-check max-drop transfer your-data software-gpu swiftshader gpu-check gpu-check-training gpu-check-delegate gpu-coverage peer int8-speed reference stem-trade ablation
+.PHONY: setup data demo test ssh-server slim docs reports-check clean device-check compare compression runtimes fold-check app-check web-setup web-tools web-check max-drop transfer your-data software-gpu swiftshader gpu-check gpu-check-training gpu-check-delegate gpu-coverage peer int8-speed reference stem-trade ablation mcu-report best-edge
 .SECONDARY:
 
 setup: $(VENV)/.installed $(if $(GPU),$(VENV)/.installed-gpu) swiftshader web-tools
@@ -343,6 +343,12 @@ ablation: setup data
 	$(MAKE) --no-print-directory $(ABLATION_FILES)
 	$(PY) -m edgecnn.study.ablation
 
+# The best edge file (recipes/best_edge.yaml, 40 epochs; about 50 minutes on 2 cores): its bench table and how it
+# trained, as reports/best_edge.md (docs/accuracy.md)
+best-edge: setup data
+	$(MAKE) --no-print-directory build/best_edge/bench.json
+	$(EDGECNN) report recipes/best_edge.yaml --out reports/best_edge.md
+
 # make your-data: the defaults for a small data set of one's own, measured on three small sets made here (a
 # synthetic one and two Fashion-MNIST subsets) against the old defaults and a start from the demo's model
 # (edgecnn/study/your_data.py): reports/your_data.md, included in docs/your-data.md. About 20 minutes.
@@ -420,6 +426,14 @@ slim: setup data
 fold-check: setup data
 	$(MAKE) --no-print-directory build/$(DEMO)/model.keras build/$(DEMO)/testset.npz
 	$(PY) -m edgecnn.study.fold recipes/$(DEMO).yaml
+
+# The microcontroller recipes (recipes/mcu_*.yaml; mcu_fashion_mnist, the chosen one, first) on TensorFlow Lite
+# Micro: flash, arena, top-1 next to LiteRT's, and whether each fits its budgets: reports/mcu.md, included in
+# docs/microcontrollers.md (about an hour on 2 cores from nothing built)
+MCU_RECIPES := mcu_fashion_mnist $(filter-out mcu_fashion_mnist,$(basename $(notdir $(wildcard recipes/mcu_*.yaml))))
+mcu-report: setup data
+	$(MAKE) --no-print-directory $(foreach r,$(MCU_RECIPES),build/$(r)/tflm.json)
+	$(PY) -m edgecnn.study.mcu_report $(MCU_RECIPES) --out reports/mcu
 
 # The demo's int8 and fp32 files on LiteRT and on tflite-runtime 2.14 (the device env), with XNNPACK and on
 # the reference kernels: reports/runtimes.md, included in docs/benchmark.md

@@ -76,6 +76,9 @@ def test_make_plans_builds_measures_and_records_a_recipe(tiny_build, tmp_path):
     written = (workspace / "reports" / "tiny.md").read_text()
     assert written.startswith("`edgecnn report recipes/tiny.yaml --out reports/tiny.md` after `make build/tiny/bench.json`")
     assert proc.stdout.strip() in written and "<sub>Made by `edgecnn report" in written
+    seconds, val = [r["seconds"] for r in history], [r["val_accuracy"] for r in history]     # and how it trained
+    assert (f"Training (build/tiny/history.json): 3 epochs of {min(seconds):.0f}-{max(seconds):.0f} s, "
+            f"{sum(seconds) / 60:.1f} min in all; validation top-1 {100 * val[-1]:.2f} % after epoch 3") in written
     made = json.loads((workspace / "reports" / "tiny.provenance.json").read_text())
     assert list(made["recipes"]) == [str(workspace / "recipes" / "tiny.yaml")]
     assert {"edgecnn/train/fit.py", "edgecnn/convert/converter.py", "edgecnn/bench/measure.py"} <= set(made["modules"])
@@ -293,6 +296,26 @@ def test_the_microcontroller_array_comes_from_tflite_micro_s_own_run(tiny_build,
     assert "constexpr size_t kTensorArenaSize = " in (out / "c" / "model_runtime.h").read_text()
     assert arena["smallest"] <= arena["recorded"] + 16 and "TFLite Micro" in shipped.stdout
     assert f"g_model_len = {(out / 'int8.tflite').stat().st_size};" in (out / "c" / "model_data.cc").read_text()
+    # the report docs/microcontrollers.md includes, written from that run; a recipe without a tflm.json is named
+    mcu = run_cli("tiny", "--out", "reports/mcu", module="edgecnn.study.mcu_report", cwd=workspace, check=True)
+    (row,) = json.loads((workspace / "reports" / "mcu.json").read_text())["rows"]
+    md = (workspace / "reports" / "mcu.md").read_text()
+    assert (row["bytes"], row["arena"], row["top1"]) == (tflm["bytes"], arena, acc["top1"]) and row["fits"]
+    assert f"| {tflm['bytes']:,} B | {arena['smallest']:,} B ({arena['head']:,} + {arena['tail']:,}) | " in md and f"**{100 * acc['top1']:.2f} %**" in md
+    assert "ADD" in row["operators"] and row["parameters"] > 0 and "Made by `python -m edgecnn.study.mcu_report" in md
+    made = json.loads((workspace / "reports" / "mcu.provenance.json").read_text())
+    assert [Path(r).as_posix()[-17:] for r in made["recipes"]] == ["recipes/tiny.yaml"] and mcu.returncode == 0
+    missing = run_cli("tiny", "absent", "--out", "reports/mcu", module="edgecnn.study.mcu_report", cwd=workspace)
+    assert missing.returncode == 2 and "build/absent/tflm.json is missing: run `make build/absent/tflm.json`" in \
+        missing.stderr and (workspace / "reports" / "mcu.md").read_text() == md
+    built = json.loads((out / "recipe.json").read_text())         # a board too small, a bar too high: said per row
+    (out / "recipe.json").write_text(json.dumps({**built, "export": {"max_flash": 100_000, "max_arena": 1024},
+                                                 "targets": {"int8_top1": 0.99}}))
+    run_cli("tiny", "--out", "reports/mcu", module="edgecnn.study.mcu_report", cwd=workspace, check=True)
+    (row,) = json.loads((workspace / "reports" / "mcu.json").read_text())["rows"]
+    assert row["over"] == [f"flash {tflm['bytes'] / 100_000:.1f}x the budget",
+                           f"arena {row['arena_constant'] / 1024:.1f}x the budget", "top-1 under targets.int8_top1 99 %"]
+    assert "0 of 1 recipes fit their budgets and meet their targets" in (workspace / "reports" / "mcu.md").read_text()
 
 
 def test_killed_training_resumes_without_training_an_epoch_twice(workspace):

@@ -193,6 +193,14 @@ def test_compare_measures_a_study_in_one_run_and_writes_the_reports(tmp_path, ti
     assert f"- vgg16: {now['date']}, {now['cpu']} ({now['cores']} cores), fingerprint {now['fingerprint']}: current" \
         in remeasured
 
+    # rows measured on two CPUs (a build no longer here): the latency sentence says that ratios across them compare
+    # the machines too
+    other = json.loads((reports / "t" / "mobilenet_v2.json").read_text())
+    (reports / "t" / "mobilenet_v2.json").write_text(json.dumps({**other, "cpu": "Another CPU"}))
+    mixed = compare("t", tmp_path / "build", reports, skip={"mobilenet_v2"})
+    assert f"{now['cpu']} (1 model)" in mixed and "Another CPU (1 model)" in mixed and "compares the machines" in mixed
+    (reports / "t" / "mobilenet_v2.json").write_text(json.dumps(other))
+
     # a row measured with other shared sections (the study's base edited since) is named, not tabulated
     old = json.loads((reports / "t" / "mobilenet_v2.json").read_text())
     old["shared"]["train"]["epochs"] = 9

@@ -312,6 +312,11 @@ def report_text(study, have, now, run):
                    + (f"; {', '.join(sorted(now))} in one run today" if now else "")
                    + " (the machine and date of each model's run are listed under the table; latencies of "
                      "different runs compare less well than within one)")
+    cpus = Counter(row["cpu"] for row in have.values())
+    if len(cpus) > 1 and not (run and len(now) == len(have)):
+        latency += ("; the rows come from " + " and ".join(f"{c} ({n} model{'s' * (n > 1)})" for c, n in cpus.most_common())
+                    + ", so a latency ratio between models measured on different CPUs (the vs vgg16 column) compares "
+                      "the machines as well")
     text = (f"# Study `{study}`: {len(have)} of {len(study_models) or len(have)} models on {data['name']}\n\n"
             f"Made by `{make_command(study)}`. Training: {train['epochs']} epoch(s) on "
             f"{data['train_samples'] or 'all'} training images, batch {train['batch_size']}, {train['optimizer']} "
