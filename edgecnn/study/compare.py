@@ -130,13 +130,14 @@ def bench_all(builds, json_path, repeats=REPEATS):
     return {**report, "repeats": repeats, "modules": digests(p for p in read_json(loaded) if p)}
 
 
-def size_of(build, classes):
-    """(parameters, MACs) of the model the app runs, built from the zoo as train built it."""
+def size_of(recipe, classes):
+    """(parameters, MACs) of the model the app runs, built from the zoo as train built it (recipe: a build's
+    recipe.json)."""
     from edgecnn.zoo.macs import count_macs
     from edgecnn.zoo.registry import build_model, inference_model
 
-    model = inference_model(build_model(build.model, build.recipe["dataset"]["input_shape"], classes,
-                                        build.recipe["model"]["options"]))
+    model = inference_model(build_model(recipe["model"]["name"], recipe["dataset"]["input_shape"], classes,
+                                        recipe["model"]["options"]))
     return model.count_params(), count_macs(model)
 
 
@@ -145,7 +146,7 @@ def measure(build, measured):
     from edgecnn.zoo.registry import entry
 
     fp32 = measured[str(build.file("fp32"))]
-    params, macs = size_of(build, fp32["outputs"][0]["shape"][-1])
+    params, macs = size_of(build.recipe, fp32["outputs"][0]["shape"][-1])
     return [Row(build.model, v, params, macs, measured[str(build.file(v))]["bytes"], build.top1[v],
                 measured[str(build.file(v))]["latency_ms"]["median"], entry(build.model).role, v == build.best)
             for v in build.variants()]
@@ -312,11 +313,12 @@ def report_text(study, have, now, run):
                    + (f"; {', '.join(sorted(now))} in one run today" if now else "")
                    + " (the machine and date of each model's run are listed under the table; latencies of "
                      "different runs compare less well than within one)")
-    cpus = Counter(row["cpu"] for row in have.values())
-    if len(cpus) > 1 and not (run and len(now) == len(have)):
-        latency += ("; the rows come from " + " and ".join(f"{c} ({n} model{'s' * (n > 1)})" for c, n in cpus.most_common())
-                    + ", so a latency ratio between models measured on different CPUs (the vs vgg16 column) compares "
-                      "the machines as well")
+        cpus = Counter(row["cpu"] for row in have.values())
+        if len(cpus) > 1:
+            latency += ("; the rows come from " + " and ".join(f"{c} ({n} model{'s' * (n > 1)})"
+                                                               for c, n in cpus.most_common())
+                        + ", so a latency ratio between models measured on different CPUs (the vs vgg16 column) "
+                          "compares the machines as well")
     text = (f"# Study `{study}`: {len(have)} of {len(study_models) or len(have)} models on {data['name']}\n\n"
             f"Made by `{make_command(study)}`. Training: {train['epochs']} epoch(s) on "
             f"{data['train_samples'] or 'all'} training images, batch {train['batch_size']}, {train['optimizer']} "

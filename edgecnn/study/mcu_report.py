@@ -24,16 +24,6 @@ def _model(recipe):
     return f"{recipe['model']['name']}{' (' + options + ')' if options else ''}"
 
 
-def _size(recipe, classes):
-    """(parameters, multiply-adds) of the Keras model the file was converted from, as the zoo builds it."""
-    from edgecnn.zoo.macs import count_macs
-    from edgecnn.zoo.registry import build_model, inference_model
-
-    model = inference_model(build_model(recipe["model"]["name"], recipe["dataset"]["input_shape"], classes,
-                                        recipe["model"]["options"]))
-    return model.count_params(), count_macs(model)
-
-
 def _classes(path):
     from edgecnn.bench.runtime import pick_runtime
 
@@ -43,6 +33,7 @@ def _classes(path):
 def row(name, build="build"):
     """One recipe's figures from its build folder; UserError naming the make target when they are missing."""
     from edgecnn.bench import tflm
+    from edgecnn.study.compare import size_of
 
     folder = Path(build) / name
     measured, recipe = folder / "tflm.json", folder / "recipe.json"
@@ -67,7 +58,7 @@ def row(name, build="build"):
     floor = (recipe.get("targets") or {}).get("int8_top1")
     if floor is not None and acc["top1"] < floor:
         over.append(f"top-1 under targets.int8_top1 {100 * floor:.0f} %")
-    params, macs = _size(recipe, _classes(folder / "int8.tflite"))
+    params, macs = size_of(recipe, _classes(folder / "int8.tflite"))
     return {"recipe": name, "measured": measured.as_posix(), "model": _model(recipe), "parameters": params, "macs": macs,
             "epochs": recipe["train"]["epochs"], "input_shape": recipe["dataset"]["input_shape"],
             "bytes": one["bytes"], "arena": arena, "margin": margin, "arena_constant": constant,

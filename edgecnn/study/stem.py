@@ -55,7 +55,7 @@ def run(runs, root="build"):
     measured, runtime = bench(files, found[0][2].folder / "testset.npz", runs, 5, "the stem trade")
     rows = []
     for model, stride, b in found:
-        params, macs = size_of(b, measured[str(b.file("fp32"))]["outputs"][0]["shape"][-1])
+        params, macs = size_of(b.recipe, measured[str(b.file("fp32"))]["outputs"][0]["shape"][-1])
         try:
             arena, refused = measure_arena(b.file("int8")).smallest, None
         except Refused as e:                 # TFLM's own limits (MobileNetV3 Large: more buffers than it takes)
