@@ -318,6 +318,23 @@ def test_app_check_holds_both_runtimes_and_both_bundles_to_the_class_names(micro
     assert "0 of 4 checks within 0.2 points" in (tmp_path / "app_check.md").read_text()
 
 
+def test_app_classify_breaks_a_tie_at_the_top_as_argmax_does():
+    """Two classes sharing the top score exactly (an int8 file's uint8 output has 256 levels): the Task Library lists
+    the later class first; the tie is broken to the lower class index, as edgecnn-bench's argmax breaks it."""
+    import importlib.util
+    from types import SimpleNamespace as Category
+
+    spec = importlib.util.spec_from_file_location("app_classify", ROOT / "edgecnn" / "bench" / "app_classify.py")
+    app_classify = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app_classify)
+    tied = [Category(index=7, score=0.4921875, category_name="Sneaker"),
+            Category(index=5, score=0.4921875, category_name="Sandal"),
+            Category(index=9, score=0.0078125, category_name="Ankle boot")]
+    assert app_classify.top(tied) == ("Sneaker", "Sandal", True)
+    clear = [Category(index=7, score=0.6, category_name="Sneaker"), Category(index=5, score=0.4, category_name="Sandal")]
+    assert app_classify.top(clear) == ("Sneaker", "Sneaker", False)
+
+
 def test_app_check_refuses_a_grey_model_naming_the_option(int8_file, tmp_path):
     proc = run_cli("app-check", int8_file, "--python", tmp_path / "none")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr

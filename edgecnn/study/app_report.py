@@ -11,14 +11,18 @@ def render(report):
     rows = report["rows"]
     lines = ["Each file exported as an Android and an iOS bundle (`edgecnn export --format android|ios`, metadata and "
              "labels embedded), classified through each runtime's ImageClassifier, against edgecnn-bench "
-             f"({report['runtime']}) on the same test images.", "",
-             "| file | bundle | runtime | top-1 | edgecnn-bench top-1 | difference | images | category names |",
-             "|---|---|---|---:|---:|---:|---:|---|"]
+             f"({report['runtime']}) on the same test images. An int8 file's uint8 scores sometimes tie at the top: "
+             "top-1 breaks ties as edgecnn-bench's argmax does (the lower class index); the runtime's own order and "
+             "the images with a shared top score are shown beside it.", "",
+             "| file | bundle | runtime | top-1 | edgecnn-bench top-1 | difference | top-1 in its own order | "
+             "images with a tie at the top | images | category names |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         names = (f"all {r['categories']} class names" if not r["unknown_categories"]
                  else f"not class names: {', '.join(r['unknown_categories'])}")
         lines.append(f"| {r['file']} | {r['bundle']} | {r['runtime']} | {100 * r['top1']:.2f} % | "
-                     f"{100 * r['bench_top1']:.2f} % | {r['diff_pt']:+.2f} pt | {r['images']:,} | {names} |")
+                     f"{100 * r['bench_top1']:.2f} % | {r['diff_pt']:+.2f} pt | {100 * r['top1_own_order']:.2f} % | "
+                     f"{r['top_ties']:,} | {r['images']:,} | {names} |")
     passed = sum(r["passed"] for r in rows)
     lines += ["", f"{passed} of {len(rows)} checks within {TOLERANCE_PT} points of edgecnn-bench with every category "
                   f"name a class name."]
