@@ -324,14 +324,16 @@ def test_app_classify_breaks_a_tie_at_the_top_as_argmax_does():
     import importlib.util
     from types import SimpleNamespace as Category
 
-    spec = importlib.util.spec_from_file_location("app_classify", ROOT / "edgecnn" / "bench" / "app_classify.py")
+    script = ROOT / "edgecnn" / "export" / "app_runtime" / "app_classify.py"
+    spec = importlib.util.spec_from_file_location("app_classify", script)
     app_classify = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(app_classify)
     tied = [Category(index=7, score=0.4921875, category_name="Sneaker"),
             Category(index=5, score=0.4921875, category_name="Sandal"),
             Category(index=9, score=0.0078125, category_name="Ankle boot")]
     assert app_classify.top(tied) == ("Sneaker", "Sandal", True)
-    clear = [Category(index=7, score=0.6, category_name="Sneaker"), Category(index=5, score=0.4, category_name="Sandal")]
+    clear = [Category(index=7, score=0.6, category_name="Sneaker"),
+             Category(index=5, score=0.4, category_name="Sandal")]
     assert app_classify.top(clear) == ("Sneaker", "Sneaker", False)
 
 

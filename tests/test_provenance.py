@@ -161,3 +161,19 @@ def test_the_recipe_modules_count_through_the_recipe_they_resolve(project):
     assert "edgecnn/schema.py" not in modules() and "edgecnn/recipe.py" not in modules()
     old = {"edgecnn/schema.py": "0" * 16, "edgecnn/recipe.py": "0" * 16, "edgecnn/bench/measure.py": "0" * 16}
     assert changes(old, project) == (["edgecnn/bench/measure.py"], [])
+
+
+def test_a_package_record_ignores_the_script_it_never_ran_and_the_app_report_names_it(project):
+    """Records of the whole bench package held app_classify.py, which runs only in the app runtimes' envs and
+    now lives under export/app_runtime/: a record naming its old path is not stale for it; the app report's record
+    holds the new path, so an edit of the script makes that report alone stale."""
+    from edgecnn.sources import changes, modules
+
+    old = {"edgecnn/bench/app_classify.py": "0" * 16, "edgecnn/bench/measure.py": "0" * 16}
+    assert changes(old, project) == (["edgecnn/bench/measure.py"], [])
+    assert "edgecnn/bench/app_classify.py" not in modules(("edgecnn.bench",), project, loaded=False)
+    recorded = modules(("edgecnn.bench", "edgecnn.export.app_runtime.app_classify"), project, loaded=False)
+    assert "edgecnn/export/app_runtime/app_classify.py" in recorded
+    script = project / "edgecnn" / "export" / "app_runtime" / "app_classify.py"
+    script.write_text(script.read_text() + "\nTIE = 1\n")
+    assert changes(recorded, project) == (["edgecnn/export/app_runtime/app_classify.py"], [])

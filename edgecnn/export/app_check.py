@@ -17,7 +17,9 @@ from edgecnn.errors import UserError
 
 TARGETS = ("best.tflite", "int8.tflite")
 TOLERANCE_PT = 0.2
-RUNNER = Path(__file__).resolve().parents[1] / "bench" / "app_classify.py"
+# run as a script in each runtime's env, from a folder of its own: a script's folder comes first on sys.path, and
+# export/inspect.py there would stand in for the standard library's inspect
+RUNNER = Path(__file__).resolve().parent / "app_runtime" / "app_classify.py"
 # runtime (app_classify.py's name) -> (what it is called, the make target of its env)
 RUNTIMES = {"task-library": ("the Task Library", ".app-venv: numpy<2, protobuf<4, tflite-support"),
             "mediapipe": ("MediaPipe Tasks", ".mediapipe-venv: mediapipe")}

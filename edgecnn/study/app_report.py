@@ -36,7 +36,9 @@ def write(rows, base):
 
     runtime = pick_runtime()
     report = {"runtime": f"{runtime.name} {runtime.version}", "rows": rows}
-    write_report(report, Path(base), render, invoked("edgecnn"), packages=("edgecnn.bench",))
+    # app_classify.py runs in the runtimes' own envs, never imported here: named, as the bench is
+    write_report(report, Path(base), render, invoked("edgecnn"),
+                 packages=("edgecnn.bench", "edgecnn.export.app_runtime.app_classify"))
 
 
 def check(paths, pythons, samples, report=None, echo=print):
