@@ -27,7 +27,7 @@ PYTEST_ARGS ?=
 # user CPU against 13.9 with two (a fresh clone's make test: 9 min 17 s; docs/demo.md)
 TEST_WORKERS ?= 2
 
-.PHONY: setup data demo test ssh-server slim docs reports-check clean device-check compare compression runtimes fold-check app-check web-setup web-tools web-check max-drop transfer your-data software-gpu swiftshader gpu-check gpu-check-training gpu-check-delegate gpu-coverage peer int8-speed reference stem-trade ablation mcu-report best-edge
+.PHONY: setup data demo test ssh-server slim docs reports-check clean device-check compare compression runtimes fold-check app-check web-setup web-tools web-check max-drop transfer your-data software-gpu swiftshader gpu-check gpu-check-training gpu-check-delegate gpu-coverage peer int8-speed reference stem-trade ablation mcu-report best-edge cpu-precision
 .SECONDARY:
 
 setup: $(VENV)/.installed $(if $(GPU),$(VENV)/.installed-gpu) swiftshader web-tools
@@ -354,6 +354,14 @@ best-edge: setup data
 # (edgecnn/study/your_data.py): reports/your_data.md, included in docs/your-data.md. About 20 minutes.
 your-data: setup data
 	$(PY) -m edgecnn.study.your_data
+
+# make cpu-precision: top-1 at the study's budget when the CPU trains MobileNetV2, ResNet50 and VGG16 in float32
+# and in mixed_bfloat16, from seeds 0 and 1 (edgecnn/study/precision.py): reports/cpu_precision.md, included in
+# docs/training.md beside the epoch times (reports/cpu_training*.md). Twice the sum of their epoch times (about
+# 2 h 20 min on the Intel Xeon of reports/cpu_training_xeon.md); each run is kept
+# under build/precision_*/ and reused while its code and recipe are unchanged.
+cpu-precision: setup data
+	$(PY) -m edgecnn.study.precision --seeds 0 1
 
 # A software GPU for LiteRT's GPU accelerator (WebGPU over Vulkan): SwiftShader, which Debian's chromium-common
 # ships, and the Vulkan loader. What runs on the GPU and what it computes can be checked on any machine with it

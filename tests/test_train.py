@@ -1,4 +1,5 @@
 import json
+import numpy as np
 
 from edgecnn.train.distribute import make_strategy
 from edgecnn.zoo.keras_file import load_trained
@@ -90,3 +91,55 @@ def test_label_smoothing_reaches_the_loss_and_the_model_still_saves(tmp_path):
     assert 0 < history.history["accuracy"][0] <= 1                   # the metric reads the integer labels
     model.save(tmp_path / "m.keras")
     assert load_trained(tmp_path / "m.keras").count_params() == model.count_params()
+
+
+def test_precision_runs_train_in_bfloat16_and_report_top1_against_float32(workspace, monkeypatch, capsys):
+    """`make cpu-precision` on a budget written here (LeNet-5, 3,000 images): the mixed_bfloat16 run computes in
+    bfloat16 and leaves float32 weights, both learn (top-1 on all 10,000 test images far above chance), the table
+    shows each gap to float32 from the same seed, a second run reuses what the same code made, and a mode or model
+    it does not measure is one sentence and exit 2."""
+    import yaml
+
+    from edgecnn.study import precision
+    from edgecnn.train import fit
+    from test_speed import cells
+
+    base = workspace / "recipes" / "_compare.yaml"
+    budget = yaml.safe_load(base.read_text())
+    budget["dataset"]["train_samples"] = 3000
+    budget["train"]["bn_recalibration"] = 10
+    base.write_text(yaml.safe_dump(budget))
+    monkeypatch.chdir(workspace)
+    built = []
+    make_model = fit.make_model
+
+    def spy(*args, **kwargs):
+        model = make_model(*args, **kwargs)
+        built.append({layer.compute_dtype for layer in model.layers if layer.weights})
+        return model
+
+    monkeypatch.setattr(fit, "make_model", spy)
+    assert precision.main(["lenet5"]) == 0
+    # each run builds its training model, then the float32 copy model.keras holds
+    assert built == [{"float32"}, {"float32"}, {"bfloat16", "float32"}, {"float32"}]
+    assert keras.mixed_precision.global_policy().name == "float32"
+    report = json.loads((workspace / "reports/cpu_precision.json").read_text())
+    f32, bf16 = report["rows"]
+    assert (f32["mode"], bf16["mode"]) == ("float32", "mixed_bfloat16")
+    for r in (f32, bf16):
+        assert (r["test_images"], r["train_images"]) == (10_000, 3000) and r["top1"] > 0.5 and r["epochs"] == 1 and len(r["epoch_s"]) == 1
+        saved = load_trained(workspace / r["build"] / "model.keras")
+        assert {w.dtype for w in saved.get_weights()} == {np.dtype("float32")}
+    md = (workspace / "reports/cpu_precision.md").read_text()
+    assert cells(md, "lenet5", "mixed_bfloat16", "0")[3] == f"{100 * bf16['top1']:.2f} %"
+    assert cells(md, "lenet5", "mixed_bfloat16", "0")[5] == f"{100 * (bf16['top1'] - f32['top1']):+.2f}"
+    assert "1 epoch(s) of 3,000 images" in md and "fingerprint" in md and "recipes/compare_lenet5.yaml" in (workspace / "reports/cpu_precision.provenance.json").read_text()
+
+    capsys.readouterr()
+    assert precision.main(["lenet5", "--modes", "mixed_bfloat16"]) == 0
+    assert len(built) == 4 and "made before" in capsys.readouterr().out
+    assert precision.main(["lenet5", "--modes", "xla"]) == 2
+    assert precision.main(["resnet152"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("cpu-precision: ") for line in err)
+    assert "xla is not a training policy" in err[0] and "no recipes/compare_resnet152.yaml" in err[1]
