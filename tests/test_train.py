@@ -135,6 +135,13 @@ def test_precision_runs_train_in_bfloat16_and_report_top1_against_float32(worksp
     assert cells(md, "lenet5", "mixed_bfloat16", "0")[5] == f"{100 * (bf16['top1'] - f32['top1']):+.2f}"
     assert "1 epoch(s) of 3,000 images" in md and "fingerprint" in md and "recipes/compare_lenet5.yaml" in (workspace / "reports/cpu_precision.provenance.json").read_text()
 
+    assert "- lenet5:" not in md                        # one seed: no verdict on noise
+    rows = [{**r, "seed": 1, "top1": r["top1"] + 0.01} for r in report["rows"]]     # a second seed, 1 point up
+    assert precision.verdict("lenet5", report["rows"] + rows) == (
+        f"lenet5: mixed_bfloat16 {100 * (bf16['top1'] - f32['top1']):+.2f} points against float32 on average over "
+        f"seeds 0, 1; the seeds themselves differ by up to 1.00 points, so the gap is "
+        + ("within" if abs(bf16["top1"] - f32["top1"]) <= 0.01 else "larger than") + " run-to-run noise.")
+
     capsys.readouterr()
     assert precision.main(["lenet5", "--modes", "mixed_bfloat16"]) == 0
     assert len(built) == 4 and "made before" in capsys.readouterr().out
