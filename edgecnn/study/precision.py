@@ -151,16 +151,20 @@ def verdict(model, rows):
 
 def write(report, command):
     """reports/cpu_precision.json, .md ending with what made it: the compare recipes and the code the builds' manifests
-    recorded (study/peer.py's write, with the recipes the builds were made from, which their folders do not name)."""
+    recorded, this module's digest at training time aside as in current() (study/peer.py's write, with the recipes
+    the builds were made from, which their folders do not name)."""
     from edgecnn.artifacts import atomic_write
     from edgecnn.study import provenance
     from edgecnn.study.include import refresh
 
     REPORT.parent.mkdir(exist_ok=True)
     atomic_write(REPORT.with_suffix(".json"), (json.dumps(report, indent=1) + "\n").encode())
+    trained = {r["build"]: provenance.build_code(Path(r["build"]), ["model.keras"]) for r in report["rows"]}
     made = provenance.record(REPORT.with_suffix(".md"), command,
                              recipes=[Path(f"recipes/compare_{m}.yaml") for m in report["models"]],
-                             builds=[Path(r["build"]) for r in report["rows"]], artifacts=["model.keras"])
+                             code=provenance.merge([{k: v for k, v in code.items() if k != OURS}
+                                                    for code in trained.values() if code]),
+                             unrecorded=[build for build, code in trained.items() if code is None])
     atomic_write(REPORT.with_suffix(".md"), (markdown(report) + "\n\n" + provenance.footer(made)).encode())
     refresh(REPORT.with_suffix(".md"))
     print(markdown(report))
