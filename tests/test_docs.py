@@ -34,6 +34,23 @@ def test_no_commit_hashes_in_readme_or_docs():
         assert not [w for w in words if re.search(r"[a-f]", w) and re.search(r"\d", w)], path.name
 
 
+MEASURED = re.compile(r"\d\.\d+ ?(%|(ms|MB|KB)\b)|\|\s*\d+\.\d+\s*\||\d{1,3}(,\d{3})+ B\b|\d+ min \d+ s")
+
+
+def typed_tables(text):
+    """Table rows holding measured figures (a percentage, milliseconds, bytes, a time) outside include blocks and
+    code fences: a measured table is included from the report its command wrote, never typed into a page."""
+    text = re.sub(r"```.*?```", "", BLOCK.sub("", text), flags=re.S)
+    return [line for line in text.splitlines() if line.startswith("|") and MEASURED.search(line)]
+
+
+def test_no_table_of_measured_figures_is_typed_into_a_page():
+    assert typed_tables("| file | top-1 |\n|---|---:|\n| int8 | 92.39 % |\n") == ["| int8 | 92.39 % |"]
+    assert typed_tables("<!-- include reports/a.md -->\n| int8 | 0.883 |\n<!-- end include -->\n") == []
+    for page in PAGES:
+        assert not typed_tables(page.read_text()), page.name
+
+
 def test_every_included_report_is_the_report_as_written():
     included = 0
     for page in PAGES:
