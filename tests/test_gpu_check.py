@@ -293,6 +293,22 @@ def test_the_coverage_report_s_check_holds_the_committed_verdicts_and_names_a_ch
     assert "gpu-coverage: lenet5 32x32x1 int8: whole [], the report says (False, ['ADD'])" in capsys.readouterr().err
 
 
+def test_the_coverage_report_is_its_json_rendered_and_names_the_demo_build_it_ran():
+    """reports/gpu_coverage.md is markdown() of its .json; the demo's rows name the build they ran (its int8 file's
+    sha256 and when it was written), since a CPU-trained demo differs from build to build."""
+    import json
+
+    from edgecnn.study import gpu_coverage
+
+    committed = json.loads((ROOT / "reports" / "gpu_coverage.json").read_text())
+    text = (ROOT / "reports" / "gpu_coverage.md").read_text()
+    assert text.startswith(gpu_coverage.markdown(committed))
+    demo = committed["demo"]
+    assert f"written {demo['written']} (sha256 {demo['int8_sha256'][:12]})" in text
+    demo["int8_sha256"] = None                      # a build with no manifest: no identity claimed
+    assert "sha256" not in gpu_coverage.markdown(committed)
+
+
 def test_litert_s_gpu_accelerator_pads_a_padv2_into_a_convolution_with_zeros_and_the_bench_says_so(
         tmp_path, monkeypatch):
     """LiteRT 2.3's GPU accelerator on SwiftShader: PADV2 with 5.0 and then a 3x3 convolution gives the result of

@@ -116,10 +116,15 @@ def report(names):
 
     found, runtime = rows(names)
     demo = json.loads(DEMO.read_text()) if DEMO.is_file() else None
+    manifest = DEMO.with_name("manifest.json")
+    built = (json.loads(manifest.read_text()).get("artifacts", {}).get("int8.tflite", {})
+             if demo is not None and manifest.is_file() else {})
     return {"date": time.strftime("%Y-%m-%d"), "cpu": cpu_name() or platform.processor() or "?",
             "runtime": f"{runtime.name} {runtime.version}", "adapter": next((r["adapter"] for r in found), None),
             "software": any(r["software"] for r in found), "images": IMAGES, "rows": found,
-            "demo": None if demo is None else {"software": demo.get("software", False), "rows": [
+            "demo": None if demo is None else {"software": demo.get("software", False),
+                                               "int8_sha256": built.get("sha256"), "written": built.get("written"),
+                                               "rows": [
                 {k: r.get(k) for k in ("path", "fully_on_gpu", "gpu_top1", "cpu_top1", "diff_points", "passed")}
                 | {"samples": r.get("gpu", {}).get("accuracy", {}).get("samples")} for r in demo["rows"]]}}
 
@@ -172,8 +177,11 @@ def markdown(rep):
                      f"| {r['max_diff']:.2g} | {r['cpu_vs_fp32']:.2g} | {r['score_range']:.2f} "
                      f"| {r['same_top']} of {r['images']} |")
     if rep.get("demo"):
-        lines += ["", "The demo's trained files (`make gpu-check-delegate`, build/fashion_mnist_mobilenet_v2/), top-1 "
-                  "on the GPU against the CPU path:", "",
+        demo = rep["demo"]
+        build = (f": the build whose int8.tflite was written {demo['written']} (sha256 {demo['int8_sha256'][:12]}), "
+                 f"not necessarily the one reports/demo.md measured" if demo.get("int8_sha256") else "")
+        lines += ["", f"The demo's trained files (`make gpu-check-delegate`, build/fashion_mnist_mobilenet_v2/{build}), "
+                  "top-1 on the GPU against the CPU path:", "",
                   "| file | whole graph on GPU | top-1 GPU | top-1 CPU | difference | test images |",
                   "|---|---|---:|---:|---:|---:|"]
         for r in rep["demo"]["rows"]:
