@@ -73,7 +73,7 @@ def last_line(text):
 # The deep and wide zoo models as smaller instances of the same graph, for the tests of what their operators and
 # layer types go through (conversion, the input fold, QAT, pruning): fewer blocks, narrower layers, the same
 # operators. Their default configurations are built in test_zoo (parameters, multiply-adds against the
-# references) and trained, converted and measured by the study's smoke run in .ci/run.
+# references) and trained, converted and measured by `make compare QUICK=1` (CI runs it on three models only).
 SMALL = {"alexnet": {"fc_width": 256}, "zfnet": {"fc_width": 256}, "vgg16": {"fc_width": 256},
          "resnet50": {"blocks": [2, 1, 1, 1]}, "se_resnet50": {"blocks": [2, 1, 1, 1]},
          "wide_resnet50_2": {"width_factor": 1, "blocks": [2, 1, 1, 1]},
