@@ -455,7 +455,8 @@ docs: setup
 	$(PY) -m edgecnn.study.include
 
 # Every report under reports/ against the code and recipes that made it (reports/<name>.provenance.json):
-# each one current or stale with what changed; exit 1 when one is stale (edgecnn/study/provenance.py)
+# each one current or stale with what changed, and a study's report incomplete while a model has no row; exit 1
+# when one is stale or incomplete (edgecnn/study/provenance.py)
 reports-check: setup
 	$(PY) -m edgecnn.study.provenance --check
 

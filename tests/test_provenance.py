@@ -80,7 +80,7 @@ def test_the_docs_block_of_a_stale_report_says_so(tmp_path, monkeypatch):
     block = page.read_text().split("<!-- include reports/a.md -->\n")[1]
     assert block == ("| x |\n|---|\n| 1 |\n\n> **Stale report**: reports/a.md may no longer be what today's code "
                      "measures (changed since: edgecnn/study/table.py); rerun `python -m edgecnn.study.include` "
-                     "(`make reports-check` lists every stale report).\n<!-- end include -->\n")
+                     "(`make reports-check` lists every stale or incomplete report).\n<!-- end include -->\n")
 
 
 def test_reports_check_lists_each_report_and_fails_on_a_stale_one(tmp_path, monkeypatch, capsys):
@@ -94,12 +94,46 @@ def test_reports_check_lists_each_report_and_fails_on_a_stale_one(tmp_path, monk
     out = capsys.readouterr().out.splitlines()
     assert out[-3:] == ["reports/current.md: current",
                         "reports/old.md: stale: no record of the code and recipes that made it",
-                        "1 of 2 report(s) current"]
+                        "1 of 2 report(s) current and complete"]
     assert provenance.main(["reports/gone.md"]) == 2
     assert capsys.readouterr().err == ("reports-check: reports/gone.md does not exist; name a report under reports/, "
                                        "such as reports/peer.md.\n")
     assert provenance.main(["--all"]) == 2
     assert capsys.readouterr().err.startswith("reports-check: unknown option --all; usage: ")
+
+
+def test_a_study_report_without_every_models_row_is_incomplete_in_the_check_and_its_docs_block(tmp_path,
+                                                                                                  monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reports" / "compare").mkdir(parents=True)
+    (tmp_path / "docs").mkdir()
+    report = tmp_path / "reports" / "compare.md"
+    report.write_text("| x |\n|---|\n| 1 |\n")
+    provenance.record(report, "make compare")
+    models = sorted(p.stem[len("compare_"):] for p in (ROOT / "recipes").glob("compare_*.yaml"))
+    assert len(models) == 18
+    assert provenance.incomplete(report) == (f"incomplete: 0 of the study's 18 models have a row; no row yet for "
+                                             f"{' '.join(models)}")
+    for model in models[1:]:                                     # a row each (copies of a real one), but one
+        shutil.copy(ROOT / "reports" / "compare" / "lenet5.json", tmp_path / "reports" / "compare" / f"{model}.json")
+    (tmp_path / "reports" / "compare" / f"{models[-1]}.json").write_text("{damaged")     # a damaged row is none
+    assert provenance.incomplete(report) == (f"incomplete: 16 of the study's 18 models have a row; no row yet for "
+                                             f"{models[0]} {models[-1]}")
+    assert provenance.main(["--check", "reports/compare.md"]) == 1
+    assert capsys.readouterr().out.splitlines() == [f"reports/compare.md: {provenance.incomplete(report)}",
+                                                    "0 of 1 report(s) current and complete"]
+    page = tmp_path / "docs" / "p.md"
+    page.write_text("<!-- include reports/compare.md -->\n<!-- end include -->\n")
+    refresh()
+    assert page.read_text().endswith(
+        f"\n> **Incomplete study**: reports/compare.md is current but 16 of the study's 18 models have a row; no row "
+        f"yet for {models[0]} {models[-1]}; rerun `make compare` to go on (`make reports-check` lists every stale or "
+        f"incomplete report).\n<!-- end include -->\n")
+
+    shutil.copy(ROOT / "reports" / "compare" / "lenet5.json", tmp_path / "reports" / "compare" / f"{models[0]}.json")
+    shutil.copy(ROOT / "reports" / "compare" / "lenet5.json", tmp_path / "reports" / "compare" / f"{models[-1]}.json")
+    assert provenance.incomplete(report) is None and provenance.main(["--check", "reports/compare.md"]) == 0
+    assert provenance.incomplete(tmp_path / "reports" / "other.md") is None       # not a study: no row folder
 
 
 def test_stages_behind_names_the_stages_that_changed_code_or_recipe_would_make_again(project):

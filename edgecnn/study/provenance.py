@@ -9,8 +9,9 @@ the CPU, Python and the runtimes' versions, and a fingerprint of what made the f
   comments and blank lines (an edit of those changes no figure; edgecnn/sources.py);
 - the recipes it built, each as a digest of the recipe as validated (bases merged, defaults filled in).
 
-`stale(report)` compares that record with the code and recipes as they are now and names what changed;
-edgecnn/study/include.py puts that sentence under every docs block that includes a stale report, and
+`stale(report)` compares that record with the code and recipes as they are now and names what changed, and
+`incomplete(report)` names the models a study's report has no row for yet (a study completes over several
+runs); edgecnn/study/include.py puts that sentence under every docs block that includes such a report, and
 `python -m edgecnn.study.provenance --check` (make reports-check) lists them and exits 1.
 
     python -m edgecnn.study.provenance [--check] [REPORT.md ...]
@@ -235,6 +236,23 @@ def changed_since(made, root=ROOT):
                        f"{'it' if len(unrecorded) == 1 else 'them'} again)"] if unrecorded else [])
 
 
+def incomplete(report, root=ROOT):
+    """For a study's report (reports/<study>.md, its rows in reports/<study>/, its models recipes/<study>_*.yaml):
+    the sentence saying which models have no readable row yet; None when every one has, or for another report."""
+    report = Path(report)
+    folder = report.with_suffix("")
+    models = sorted(p.stem[len(report.stem) + 1:] for p in (root / "recipes").glob(f"{report.stem}_*.yaml"))
+    if not folder.is_dir() or not models:
+        return None
+    from edgecnn.study import rows            # rows keeps its records through this module
+
+    missing = [m for m in models if rows.read(folder / f"{m}.json")[0] is None]
+    if not missing:
+        return None
+    return (f"incomplete: {len(models) - len(missing)} of the study's {len(models)} models have a row; no row yet "
+            f"for {' '.join(missing)}")
+
+
 def command_of(report):
     try:
         return json.loads(sidecar(report).read_text())["command"]
@@ -252,14 +270,19 @@ def _shown(report):
 
 
 def note(report, root=ROOT):
-    """The sentence a docs page shows under a stale report; None when it is current."""
-    reasons = stale(report, root)
-    if not reasons:
+    """The sentence a docs page shows under a stale report, or a study's report that lacks rows; None when it is
+    current and complete."""
+    reasons, missing = stale(report, root), incomplete(report, root)
+    if not reasons and not missing:
         return None
     command = command_of(report)
     again = f"rerun `{command}`" if command else "rerun the command that writes it"
+    if not reasons:
+        return (f"> **Incomplete study**: {_shown(report)} is current but {missing[len('incomplete: '):]}; {again} to "
+                f"go on (`make reports-check` lists every stale or incomplete report).\n")
     return (f"> **Stale report**: {_shown(report)} may no longer be what today's code measures "
-            f"({'; '.join(reasons)}); {again} (`make reports-check` lists every stale report).\n")
+            f"({'; '.join(reasons + ([missing] if missing else []))}); {again} (`make reports-check` lists every "
+            f"stale or incomplete report).\n")
 
 
 def main(argv=None):
@@ -279,10 +302,11 @@ def main(argv=None):
         return 2
     bad = 0
     for report in reports:
-        reasons = stale(report)
-        bad += bool(reasons)
-        print(f"{report}: {'stale: ' + '; '.join(reasons) if reasons else 'current'}")
-    print(f"{len(reports) - bad} of {len(reports)} report(s) current")
+        reasons, missing = stale(report), incomplete(report)
+        bad += bool(reasons or missing)
+        said = "; ".join((["stale: " + "; ".join(reasons)] if reasons else []) + ([missing] if missing else []))
+        print(f"{report}: {said or 'current'}")
+    print(f"{len(reports) - bad} of {len(reports)} report(s) current and complete")
     return 1 if check and bad else 0
 
 
