@@ -244,13 +244,21 @@ def incomplete(report, root=ROOT):
     models = sorted(p.stem[len(report.stem) + 1:] for p in (root / "recipes").glob(f"{report.stem}_*.yaml"))
     if not folder.is_dir() or not models:
         return None
-    from edgecnn.study import rows            # rows keeps its records through this module
-
-    missing = [m for m in models if rows.read(folder / f"{m}.json")[0] is None]
+    missing = [m for m in models if not _a_row(folder / f"{m}.json")]
     if not missing:
         return None
     return (f"incomplete: {len(models) - len(missing)} of the study's {len(models)} models have a row; no row yet "
             f"for {' '.join(missing)}")
+
+
+def _a_row(path):
+    """Whether a row file reads as one: a JSON object with figures (study/rows.py, which keeps its records through
+    this module, checks the rest when the study runs)."""
+    try:
+        row = json.loads(Path(path).read_text())
+        return isinstance(row, dict) and isinstance(row.get("rows"), list) and bool(row["rows"])
+    except (OSError, ValueError):
+        return False
 
 
 def command_of(report):
